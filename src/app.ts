@@ -1,0 +1,81 @@
+// buildApp(config): the whole server, wired and ready to listen but not started, so the CLI and the
+// tests run exactly the same thing.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Authorizer } from './auth/authorize.js';
+import { loadDevIssuer } from './auth/dev-issuer.js';
+import { discoverIssuer } from './auth/oidc-discovery.js';
+import { TokenVerifier } from './auth/token-verifier.js';
+import { type Config, DEFAULT_CONFIG, validateConfig } from './config/config.js';
+import { loadDirectoryFile } from './config/directory-file.js';
+import { systemClock } from './domain/clock.js';
+import { publicUrlResolver } from './http/base-url.js';
+import { clientRequestIdOf, sendGraphError, toGraphError } from './http/graph-errors.js';
+import { registerJsonBodyParser } from './http/json-body.js';
+import { registerDevIssuerRoutes } from './http/routes/dev-issuer.js';
+import { registerHealthRoute } from './http/routes/health.js';
+import { registerOnlineMeetingRoutes } from './http/routes/online-meetings.js';
+import { registerUnknownRouteHandler } from './http/routes/unknown-route.js';
+import { formatValidationErrors } from './http/validation-errors.js';
+import { openStore } from './store/open-store.js';
+import type { Store } from './store/store.js';
+
+export interface BuiltApp {
+  app: FastifyInstance;
+  store: Store;
+  /** How callers get tokens: the dev issuer's URL, or the external issuer. */
+  issuer: string;
+}
+
+export async function buildApp(overrides: Partial<Config> = {}): Promise<FastifyInstance> {
+  return (await buildServer(overrides)).app;
+}
+
+export async function buildServer(overrides: Partial<Config> = {}): Promise<BuiltApp> {
+  const config = validateConfig({ ...DEFAULT_CONFIG, ...overrides });
+  const store = await openStore(config.db);
+  try {
+    if (config.directory) await store.seedDirectory(await loadDirectoryFile(config.directory));
+    const keys = config.auth === 'oidc' ? await discoverIssuer(config.issuer!) : await loadDevIssuer(store);
+    const verifier = new TokenVerifier({ issuer: keys.issuer, audiences: config.audiences, keys: keys.keys });
+    const app = Fastify({
+      logger: {
+        level: config.logLevel,
+        redact: { paths: ['req.headers.authorization'], censor: '[redacted]' },
+      },
+      genReqId: () => randomUUID(),
+      requestIdHeader: false,
+      bodyLimit: config.maxBody,
+      forceCloseConnections: 'idle',
+      return503OnClosing: true,
+      routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 4096 },
+      ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+      schemaErrorFormatter: formatValidationErrors,
+    });
+    const publicUrl = publicUrlResolver(app, config.publicUrl);
+
+    app.addHook('onRequest', async (request, reply) => {
+      reply.header('request-id', request.id).header('client-request-id', clientRequestIdOf(request));
+    });
+    app.setErrorHandler((error, request, reply) => {
+      const graphError = toGraphError(error, config.maxBody);
+      if (graphError.status >= 500) request.log.error({ err: error }, 'request failed');
+      return sendGraphError(request, reply, graphError);
+    });
+    registerJsonBodyParser(app);
+    registerUnknownRouteHandler(app);
+    registerHealthRoute(app, store);
+    if ('sign' in keys) registerDevIssuerRoutes(app, keys, publicUrl);
+    registerOnlineMeetingRoutes(app, {
+      meetings: { meetings: store, directory: store, clock: config.clock ?? systemClock },
+      verifier,
+      authorizer: new Authorizer(store),
+      publicUrl,
+    });
+    app.addHook('onClose', async () => store.close());
+    return { app, store, issuer: keys.issuer };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}

@@ -1,0 +1,45 @@
+// Options shared by the commands; each flag also reads GRAPH_MEETINGS_<NAME> from the environment.
+import { Option } from 'commander';
+import { DEFAULT_CONFIG } from '../config/config.js';
+
+export function envName(flag: string): string {
+  return `GRAPH_MEETINGS_${flag.replace(/^--/, '').replace(/-/g, '_').toUpperCase()}`;
+}
+
+function option(flags: string, description: string): Option {
+  const long = /--[a-z-]+/.exec(flags)![0];
+  return new Option(flags, description).env(envName(long));
+}
+
+const integer = (name: string) => (value: string) => {
+  if (!/^\d+$/.test(value)) throw new Error(`invalid ${name} '${value}': expected a whole number`);
+  return Number(value);
+};
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+}
+
+export const dbOption = () =>
+  option('--db <url>', 'database URL: sqlite:<path>').default(DEFAULT_CONFIG.db);
+
+export const audienceOption = () =>
+  option(
+    '--audience <aud>',
+    'accepted token audience; repeat for several (default: https://graph.microsoft.com, its trailing-slash form, and 00000003-0000-0000-c000-000000000000)',
+  ).argParser(collect);
+
+export const serveOptions = () => [
+  option('--host <host>', 'address to listen on').default(DEFAULT_CONFIG.host),
+  option('--port <port>', 'port to listen on (0 picks a free one)').default(DEFAULT_CONFIG.port).argParser(integer('--port')),
+  dbOption(),
+  option('--auth <mode>', 'token validation: dev (built-in issuer) or oidc (external issuer)')
+    .choices(['dev', 'oidc'])
+    .default(DEFAULT_CONFIG.auth),
+  option('--issuer <url>', 'OIDC issuer URL for --auth oidc; keys come from its /.well-known/openid-configuration'),
+  audienceOption(),
+  option('--directory <file>', 'JSON file of tenants, users and application access policies to load at start-up'),
+  option('--public-url <url>', 'base URL for join links and @odata.context (default: the listening address)'),
+  option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace or silent').default(DEFAULT_CONFIG.logLevel),
+  option('--max-body <bytes>', 'largest accepted request body in bytes').default(DEFAULT_CONFIG.maxBody).argParser(integer('--max-body')),
+];

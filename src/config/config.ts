@@ -1,0 +1,57 @@
+// Server configuration: one object, filled by the CLI (flags and GRAPH_MEETINGS_* variables) or by tests.
+import type { Clock } from '../domain/clock.js';
+
+export type AuthMode = 'dev' | 'oidc';
+
+export interface Config {
+  host: string;
+  port: number;
+  /** `sqlite:<path>` */
+  db: string;
+  auth: AuthMode;
+  /** OIDC issuer URL (required with auth 'oidc'). */
+  issuer?: string;
+  /** Accepted `aud` values. */
+  audiences: string[];
+  /** Directory seed file loaded at start-up. */
+  directory?: string;
+  /** Base URL for join links and @odata.context; defaults to the listening address. */
+  publicUrl?: string;
+  logLevel: string;
+  /** Largest accepted request body, in bytes. */
+  maxBody: number;
+  /** Time source (tests inject one). */
+  clock?: Clock;
+}
+
+export const GRAPH_AUDIENCES = [
+  'https://graph.microsoft.com',
+  'https://graph.microsoft.com/',
+  '00000003-0000-0000-c000-000000000000',
+];
+
+export const DEFAULT_CONFIG: Config = {
+  host: '127.0.0.1',
+  port: 8080,
+  db: 'sqlite:./data/meetings.db',
+  auth: 'dev',
+  audiences: GRAPH_AUDIENCES,
+  logLevel: 'info',
+  maxBody: 1024 * 1024,
+};
+
+export class ConfigError extends Error {}
+
+export function validateConfig(config: Config): Config {
+  if (config.auth === 'oidc' && !config.issuer) throw new ConfigError('--auth oidc needs --issuer <url>');
+  if (config.auth !== 'dev' && config.auth !== 'oidc') throw new ConfigError(`invalid --auth '${config.auth}': expected dev or oidc`);
+  if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
+    throw new ConfigError(`invalid --port '${config.port}'`);
+  }
+  if (!Number.isInteger(config.maxBody) || config.maxBody < 1024) throw new ConfigError(`invalid --max-body '${config.maxBody}': at least 1024 bytes`);
+  if (config.audiences.length === 0) throw new ConfigError('at least one --audience is needed');
+  for (const [name, url] of [['--issuer', config.issuer], ['--public-url', config.publicUrl]] as const) {
+    if (url !== undefined && !/^https?:\/\/[^\s/]+/.test(url)) throw new ConfigError(`invalid ${name} '${url}': expected an http(s) URL`);
+  }
+  return config;
+}

@@ -1,0 +1,34 @@
+// Errors the domain raises. They carry meaning only; http/graph-errors.ts decides the wire shape.
+
+export class DomainError extends Error {
+  override name = 'DomainError';
+}
+
+/** The request is well-formed JSON but breaks a meeting rule (bad value, missing key, …). */
+export class InvalidRequest extends DomainError {
+  override name = 'InvalidRequest';
+}
+
+/** A user named by the request does not exist in the caller's tenant. */
+export class UserNotFound extends DomainError {
+  override name = 'UserNotFound';
+  constructor(readonly userRef: string) {
+    super(`Resource '${userRef}' does not exist or one of its queried reference-property objects are not present.`);
+  }
+}
+
+/** No meeting with that id is visible to the caller. */
+export class MeetingNotFound extends DomainError {
+  override name = 'MeetingNotFound';
+  constructor() {
+    super('The requested meeting was not found.');
+  }
+}
+
+/** The meeting id is not one this service issued. */
+export class CorruptedMeetingId extends DomainError {
+  override name = 'CorruptedMeetingId';
+  constructor() {
+    super('Meeting Id is corrupted.');
+  }
+}

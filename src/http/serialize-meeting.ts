@@ -1,0 +1,81 @@
+// A stored meeting → the JSON body of one API version. v1.0 is the stored shape; beta adds the
+// property names older clients still read (spec §1.1, §6); evolvable enums follow §7.11.
+import type { Meeting, MeetingProperties, ParticipantInfo } from '../domain/meeting.js';
+import type { ApiVersion } from './odata.js';
+
+// Members declared after unknownFutureValue, per version, sent only to callers who opt in.
+const LATE_ROLES: Record<ApiVersion, ReadonlySet<string>> = {
+  'v1.0': new Set(['producer', 'coorganizer']),
+  beta: new Set(['coorganizer']),
+};
+const LATE_LOBBY_SCOPES: ReadonlySet<string> = new Set(['invited', 'organizationExcludingGuests']);
+
+// Seed-era accessLevel equivalents of lobbyBypassSettings.scope.
+const ACCESS_LEVEL: Record<string, string> = {
+  organizer: 'locked',
+  organization: 'sameEnterprise',
+  organizationAndFederated: 'sameEnterpriseAndFederated',
+  everyone: 'everyone',
+  invited: 'invited',
+  organizationExcludingGuests: 'sameEnterprise',
+};
+const AUTO_ADMITTED_USERS: Record<string, string> = {
+  organizer: 'organizer',
+  organization: 'everyoneInCompany',
+  organizationAndFederated: 'everyoneInSameAndFederatedCompany',
+  everyone: 'everyone',
+  invited: 'invitedUsersInCompany',
+  organizationExcludingGuests: 'everyoneInCompany',
+};
+
+export interface SerializeOptions {
+  version: ApiVersion;
+  context: string;
+  includeUnknownEnumMembers: boolean;
+}
+
+function participant(p: ParticipantInfo, options: SerializeOptions): ParticipantInfo {
+  if (options.includeUnknownEnumMembers || !LATE_ROLES[options.version].has(p.role)) return p;
+  return { ...p, role: 'unknownFutureValue' };
+}
+
+function v1Properties(p: MeetingProperties, options: SerializeOptions): MeetingProperties {
+  const scope = p.lobbyBypassSettings.scope;
+  return {
+    ...p,
+    participants: {
+      organizer: participant(p.participants.organizer, options),
+      attendees: p.participants.attendees.map((a) => participant(a, options)),
+    },
+    lobbyBypassSettings:
+      options.includeUnknownEnumMembers || !LATE_LOBBY_SCOPES.has(scope)
+        ? p.lobbyBypassSettings
+        : { ...p.lobbyBypassSettings, scope: 'unknownFutureValue' },
+  };
+}
+
+function betaProperties(p: MeetingProperties) {
+  const scope = p.lobbyBypassSettings.scope;
+  return {
+    joinUrl: p.joinWebUrl,
+    accessLevel: ACCESS_LEVEL[scope] ?? 'sameEnterprise',
+    autoAdmittedUsers: AUTO_ADMITTED_USERS[scope] ?? 'everyoneInCompany',
+    capabilities: [],
+    entryExitAnnouncement: p.isEntryExitAnnounced,
+    expirationDateTime: p.expiryDateTime,
+    isCancelled: false,
+    canceledDateTime: null,
+    anonymizeIdentityForRoles: [],
+  };
+}
+
+export function serializeMeeting(meeting: Meeting, options: SerializeOptions): Record<string, unknown> {
+  const properties = v1Properties(meeting.properties, options);
+  if (options.version === 'v1.0') return { '@odata.context': options.context, ...properties };
+  return {
+    '@odata.context': options.context,
+    ...properties,
+    ...betaProperties(meeting.properties),
+    participants: { ...properties.participants, producers: [], contributors: [] },
+  };
+}

@@ -1,0 +1,56 @@
+// Versioned schema for the SQLite engine. Append new versions; never edit an applied one.
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const SQLITE_MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'directory, meetings, settings',
+    sql: `
+      CREATE TABLE tenants (
+        id TEXT PRIMARY KEY,
+        display_name TEXT
+      );
+      CREATE TABLE users (
+        tenant_id TEXT NOT NULL REFERENCES tenants(id),
+        id TEXT NOT NULL,
+        upn TEXT,
+        upn_lower TEXT,
+        display_name TEXT,
+        PRIMARY KEY (tenant_id, id)
+      );
+      CREATE INDEX users_by_upn ON users (upn_lower);
+      -- user_id '*' is a tenant-wide (global) grant.
+      CREATE TABLE access_policies (
+        tenant_id TEXT NOT NULL REFERENCES tenants(id),
+        user_id TEXT NOT NULL,
+        app_id TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, user_id, app_id)
+      );
+      CREATE TABLE meetings (
+        id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL,
+        organizer_id TEXT NOT NULL,
+        external_id TEXT,
+        join_web_url TEXT NOT NULL,
+        join_meeting_id TEXT NOT NULL,
+        video_teleconference_id TEXT,
+        expiry_date_time TEXT NOT NULL,
+        properties TEXT NOT NULL
+      );
+      -- The createOrGet key: at most one meeting per (tenant, organizer, externalId).
+      CREATE UNIQUE INDEX meetings_by_key ON meetings (tenant_id, organizer_id, external_id)
+        WHERE external_id IS NOT NULL;
+      CREATE INDEX meetings_by_join_web_url ON meetings (tenant_id, join_web_url);
+      CREATE INDEX meetings_by_join_meeting_id ON meetings (tenant_id, join_meeting_id);
+      CREATE INDEX meetings_by_vtc_id ON meetings (tenant_id, video_teleconference_id);
+      CREATE TABLE settings (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+    `,
+  },
+];

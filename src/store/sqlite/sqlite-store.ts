@@ -1,0 +1,201 @@
+// SQLite adapter (better-sqlite3): WAL, synchronous=FULL, busy timeout, so several server
+// processes can share one file and a reply is only sent after its data is on disk.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { AccessPolicyGrants, DirectorySeed, DirectoryUser } from '../../domain/directory.js';
+import type { Meeting } from '../../domain/meeting.js';
+import type { Store } from '../store.js';
+import { meetingColumns, meetingFromRow, type MeetingRow, normalizeId } from '../rows.js';
+import { SQLITE_MIGRATIONS } from './migrations.js';
+
+const BUSY_TIMEOUT_MS = 15_000;
+const GLOBAL_GRANT = '*';
+
+interface UserRow {
+  tenant_id: string;
+  id: string;
+  upn: string | null;
+  display_name: string | null;
+}
+
+function userFromRow(row: UserRow): DirectoryUser {
+  return { tenantId: row.tenant_id, id: row.id, userPrincipalName: row.upn, displayName: row.display_name };
+}
+
+export class SqliteStore implements Store {
+  private readonly statements;
+
+  private constructor(
+    private readonly db: Database.Database,
+    readonly description: string,
+  ) {
+    this.statements = {
+      meetingByKey: db.prepare<[string, string, string], MeetingRow>(
+        'SELECT tenant_id, organizer_id, properties FROM meetings WHERE tenant_id = ? AND organizer_id = ? AND external_id = ?',
+      ),
+      meetingById: db.prepare<[string, string], MeetingRow>(
+        'SELECT tenant_id, organizer_id, properties FROM meetings WHERE id = ? AND tenant_id = ?',
+      ),
+      insertMeeting: db.prepare(
+        `INSERT INTO meetings (id, tenant_id, organizer_id, external_id, join_web_url, join_meeting_id,
+                               video_teleconference_id, expiry_date_time, properties)
+         VALUES (@id, @tenant_id, @organizer_id, @external_id, @join_web_url, @join_meeting_id,
+                 @video_teleconference_id, @expiry_date_time, @properties)
+         ON CONFLICT (tenant_id, organizer_id, external_id) WHERE external_id IS NOT NULL DO NOTHING`,
+      ),
+      userByIdOrUpn: db.prepare<[string, string, string], UserRow>(
+        'SELECT tenant_id, id, upn, display_name FROM users WHERE tenant_id = ? AND (id = ? OR upn_lower = ?) LIMIT 1',
+      ),
+      usersByUpn: db.prepare<[string], UserRow>(
+        'SELECT tenant_id, id, upn, display_name FROM users WHERE upn_lower = ? ORDER BY tenant_id',
+      ),
+      insertTenant: db.prepare('INSERT INTO tenants (id, display_name) VALUES (?, ?) ON CONFLICT (id) DO NOTHING'),
+      upsertTenant: db.prepare(
+        'INSERT INTO tenants (id, display_name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name',
+      ),
+      insertUser: db.prepare(
+        'INSERT INTO users (tenant_id, id, upn, upn_lower, display_name) VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO NOTHING',
+      ),
+      upsertUser: db.prepare(
+        `INSERT INTO users (tenant_id, id, upn, upn_lower, display_name) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (tenant_id, id) DO UPDATE SET upn = excluded.upn, upn_lower = excluded.upn_lower,
+                                                   display_name = excluded.display_name`,
+      ),
+      userById: db.prepare<[string, string], UserRow>(
+        'SELECT tenant_id, id, upn, display_name FROM users WHERE tenant_id = ? AND id = ?',
+      ),
+      grants: db.prepare<[string, string, string], { user_id: string; app_id: string }>(
+        'SELECT user_id, app_id FROM access_policies WHERE tenant_id = ? AND user_id IN (?, ?)',
+      ),
+      deletePolicies: db.prepare('DELETE FROM access_policies WHERE tenant_id = ?'),
+      insertPolicy: db.prepare(
+        'INSERT INTO access_policies (tenant_id, user_id, app_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      ),
+      getSetting: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE name = ?'),
+      insertSetting: db.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
+      ping: db.prepare('SELECT 1'),
+    };
+  }
+
+  static async open(path: string, description: string): Promise<SqliteStore> {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path);
+    // Busy timeout first: switching to WAL and migrating wait for other processes' locks.
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+    return new SqliteStore(db, description);
+  }
+
+  async insertOrGetMeeting(meeting: Meeting) {
+    const { tenantId, organizerId } = meeting;
+    const externalId = meeting.properties.externalId;
+    // Fast path for repeated keys: a read never takes the write lock.
+    if (externalId !== null) {
+      const existing = this.statements.meetingByKey.get(tenantId, organizerId, externalId);
+      if (existing) return { meeting: meetingFromRow(existing), created: false };
+    }
+    // The unique index decides; a losing racer falls back to the winner's row.
+    const { changes } = this.statements.insertMeeting.run(meetingColumns(meeting));
+    if (changes === 1) return { meeting, created: true };
+    const winner = this.statements.meetingByKey.get(tenantId, organizerId, externalId!);
+    if (!winner) throw new Error('meeting key conflict without a stored meeting');
+    return { meeting: meetingFromRow(winner), created: false };
+  }
+
+  async getMeeting(tenantId: string, meetingId: string) {
+    const row = this.statements.meetingById.get(meetingId, normalizeId(tenantId));
+    return row ? meetingFromRow(row) : undefined;
+  }
+
+  async findUser(tenantId: string, idOrUpn: string) {
+    const row = this.statements.userByIdOrUpn.get(normalizeId(tenantId), normalizeId(idOrUpn), idOrUpn.toLowerCase());
+    return row ? userFromRow(row) : undefined;
+  }
+
+  async findUsersByUpn(upn: string) {
+    return this.statements.usersByUpn.all(upn.toLowerCase()).map(userFromRow);
+  }
+
+  async provisionUser(user: DirectoryUser) {
+    const tenantId = normalizeId(user.tenantId);
+    const id = normalizeId(user.id);
+    const row = this.db
+      .transaction(() => {
+        this.statements.insertTenant.run(tenantId, null);
+        this.statements.insertUser.run(tenantId, id, user.userPrincipalName, user.userPrincipalName?.toLowerCase() ?? null, user.displayName);
+        return this.statements.userById.get(tenantId, id);
+      })
+      .immediate();
+    return userFromRow(row!);
+  }
+
+  async accessPolicyGrants(tenantId: string, userId: string): Promise<AccessPolicyGrants> {
+    const grants: AccessPolicyGrants = { userScoped: [], global: [] };
+    for (const row of this.statements.grants.all(normalizeId(tenantId), normalizeId(userId), GLOBAL_GRANT)) {
+      (row.user_id === GLOBAL_GRANT ? grants.global : grants.userScoped).push(row.app_id);
+    }
+    return grants;
+  }
+
+  async seedDirectory(seed: DirectorySeed) {
+    const s = this.statements;
+    this.db
+      .transaction(() => {
+        for (const tenant of seed.tenants) {
+          const tenantId = normalizeId(tenant.id);
+          s.upsertTenant.run(tenantId, tenant.displayName);
+          for (const user of tenant.users) {
+            const upn = user.userPrincipalName;
+            s.upsertUser.run(tenantId, normalizeId(user.id), upn, upn?.toLowerCase() ?? null, user.displayName);
+          }
+          // The file is the whole truth about a tenant's policies: replace, don't accumulate.
+          s.deletePolicies.run(tenantId);
+          for (const policy of tenant.applicationAccessPolicies) {
+            const appId = normalizeId(policy.appId);
+            const users = policy.users === 'global' ? [GLOBAL_GRANT] : policy.users.map(normalizeId);
+            for (const userId of users) s.insertPolicy.run(tenantId, userId, appId);
+          }
+        }
+      })
+      .immediate();
+  }
+
+  async getOrCreateSetting(name: string, create: () => Promise<string>) {
+    const existing = this.statements.getSetting.get(name);
+    if (existing) return existing.value;
+    this.statements.insertSetting.run(name, await create());
+    return this.statements.getSetting.get(name)!.value;
+  }
+
+  async ping() {
+    this.statements.ping.get();
+  }
+
+  async close() {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** Applies missing migrations inside one write transaction, so concurrent starters serialize. */
+function migrate(db: Database.Database) {
+  db.transaction(() => {
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+    const applied = new Set(
+      db.prepare<[], { version: number }>('SELECT version FROM schema_migrations').all().map((r) => r.version),
+    );
+    for (const migration of SQLITE_MIGRATIONS) {
+      if (applied.has(migration.version)) continue;
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        migration.version,
+        migration.name,
+        new Date().toISOString(),
+      );
+    }
+  }).immediate();
+}
