@@ -23,8 +23,17 @@ function userFromRow(row: UserRow): DirectoryUser {
   return { tenantId: row.tenant_id, id: row.id, userPrincipalName: row.upn, displayName: row.display_name };
 }
 
+type InsertOrGetResult = { meeting: Meeting; created: boolean };
+
+interface PendingInsert {
+  meeting: Meeting;
+  resolve(result: InsertOrGetResult): void;
+  reject(error: unknown): void;
+}
+
 export class SqliteStore implements Store {
   private readonly statements;
+  private pendingInserts: PendingInsert[] = [];
 
   private constructor(
     private readonly db: Database.Database,
@@ -90,7 +99,7 @@ export class SqliteStore implements Store {
     return new SqliteStore(db, description);
   }
 
-  async insertOrGetMeeting(meeting: Meeting) {
+  async insertOrGetMeeting(meeting: Meeting): Promise<InsertOrGetResult> {
     const { tenantId, organizerId } = meeting;
     const externalId = meeting.properties.externalId;
     // Fast path for repeated keys: a read never takes the write lock.
@@ -98,13 +107,39 @@ export class SqliteStore implements Store {
       const existing = this.statements.meetingByKey.get(tenantId, organizerId, externalId);
       if (existing) return { meeting: meetingFromRow(existing), created: false };
     }
+    return new Promise<InsertOrGetResult>((resolve, reject) => {
+      this.pendingInserts.push({ meeting, resolve, reject });
+      if (this.pendingInserts.length === 1) setImmediate(() => this.flushInserts());
+    });
+  }
+
+  /**
+   * Group commit: every insert queued during one event-loop turn shares one transaction, so one
+   * fsync serves them all. Each waiter is answered only after that commit.
+   */
+  private flushInserts() {
+    const batch = this.pendingInserts;
+    this.pendingInserts = [];
+    let results: InsertOrGetResult[];
+    try {
+      results = this.db.transaction(() => batch.map(({ meeting }) => this.insertOrGetInTransaction(meeting))).immediate();
+    } catch (error) {
+      for (const waiter of batch) waiter.reject(error);
+      return;
+    }
+    batch.forEach((waiter, i) => waiter.resolve(results[i]!));
+  }
+
+  private insertOrGetInTransaction(meeting: Meeting): InsertOrGetResult {
     // The unique index decides; a losing racer falls back to the winner's row.
     const { changes } = this.statements.insertMeeting.run(meetingColumns(meeting));
     if (changes === 1) return { meeting, created: true };
-    const winner = this.statements.meetingByKey.get(tenantId, organizerId, externalId!);
+    const { tenantId, organizerId } = meeting;
+    const winner = this.statements.meetingByKey.get(tenantId, organizerId, meeting.properties.externalId!);
     if (!winner) throw new Error('meeting key conflict without a stored meeting');
     return { meeting: meetingFromRow(winner), created: false };
   }
+
 
   async getMeeting(tenantId: string, meetingId: string) {
     const row = this.statements.meetingById.get(meetingId, normalizeId(tenantId));
