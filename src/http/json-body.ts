@@ -28,7 +28,8 @@ export function registerJsonBodyParser(app: FastifyInstance) {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
     const body = text as string;
-    if (body.trim() === '') return done(null, undefined);
+    // An empty JSON body is an empty object: the route then names what is missing.
+    if (body.trim() === '') return done(null, {});
     if (jsonDepth(body) > MAX_JSON_DEPTH) {
       return done(graphErrors.badRequest(`The request body nests JSON deeper than ${MAX_JSON_DEPTH} levels.`), undefined);
     }
