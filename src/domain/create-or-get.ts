@@ -1,11 +1,11 @@
 // onlineMeeting: createOrGet (spec §4): validate, default, build, then insert-or-get by key.
 import type { Clock } from './clock.js';
 import type { DirectoryUser } from './directory.js';
+import { expiryAfter, expiryCutoff } from './expiry.js';
 import { InvalidRequest } from './errors.js';
 import {
   addMilliseconds,
   compareInstants,
-  DAY_MS,
   formatInstant,
   HOUR_MS,
   type Instant,
@@ -18,8 +18,6 @@ import type { DirectoryRepository, MeetingRepository } from './ports.js';
 import { type ParticipantInput, resolveAttendees } from './participants.js';
 
 export const EXTERNAL_ID_MAX_LENGTH = 256;
-/** Meetings expire this long after their end unless updated (spec §9). */
-export const EXPIRY_MS = 60 * DAY_MS;
 
 /** The createOrGet body once its JSON shape is checked (http/ does that with a schema). */
 export interface CreateOrGetBody {
@@ -80,7 +78,7 @@ export function meetingTimes(startText: string | null | undefined, endText: stri
 
 const CHANNEL_THREAD = /^19:[A-Za-z0-9_\-=+/.]{1,200}@thread\.(tacv2|skype|v2)$/;
 
-function channelOf(chatInfo: CreateOrGetBody['chatInfo'], nowMs: number) {
+export function channelOf(chatInfo: CreateOrGetBody['chatInfo'], nowMs: number) {
   if (!chatInfo?.threadId) return undefined;
   if (!CHANNEL_THREAD.test(chatInfo.threadId)) {
     throw new InvalidRequest("'chatInfo.threadId' must be the thread id of a Teams channel, such as 19:abc@thread.tacv2.");
@@ -134,6 +132,7 @@ export interface NewMeetingSpec {
 export function buildMeeting(spec: NewMeetingSpec, nowMs: number, publicUrl: string): Meeting {
   const { organizer } = spec;
   const links = newMeetingLinks(publicUrl, organizer.tenantId, organizer.id, spec.channel);
+  const endDateTime = formatInstant(spec.end);
   return {
     tenantId: organizer.tenantId,
     organizerId: organizer.id,
@@ -141,8 +140,8 @@ export function buildMeeting(spec: NewMeetingSpec, nowMs: number, publicUrl: str
       id: links.id,
       creationDateTime: formatInstant(instantAt(nowMs)),
       startDateTime: formatInstant(spec.start),
-      endDateTime: formatInstant(spec.end),
-      expiryDateTime: formatInstant(addMilliseconds(spec.end, EXPIRY_MS)),
+      endDateTime,
+      expiryDateTime: expiryAfter(endDateTime, nowMs),
       externalId: spec.externalId,
       subject: spec.subject,
       joinWebUrl: links.joinWebUrl,
@@ -198,5 +197,5 @@ export async function createOrGetMeeting(
   const input = validateCreateOrGet(body, nowMs);
   const attendees = await resolveAttendees(deps.directory, organizer.tenantId, input.attendees);
   const meeting = buildMeeting({ organizer, ...input, attendees }, nowMs, publicUrl);
-  return deps.meetings.insertOrGetMeeting(meeting);
+  return deps.meetings.insertOrGetMeeting(meeting, expiryCutoff(nowMs));
 }

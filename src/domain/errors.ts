@@ -32,3 +32,11 @@ export class CorruptedMeetingId extends DomainError {
     super('Meeting Id is corrupted.');
   }
 }
+
+/** Only a meeting's organizer may change or delete it. */
+export class NotOrganizer extends DomainError {
+  override name = 'NotOrganizer';
+  constructor() {
+    super('Only the organizer of the meeting can change or delete it.');
+  }
+}

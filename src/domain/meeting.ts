@@ -71,6 +71,8 @@ export interface MeetingProperties {
   meetingType: string;
   meetingTemplateId: string | null;
   meetingSpokenLanguageTag: string | null;
+  /** Beta only; absent on meetings stored before it existed. */
+  anonymizeIdentityForRoles?: string[];
 }
 
 /** A stored meeting: its Graph properties plus the key it is filed under. */

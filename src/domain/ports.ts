@@ -2,13 +2,31 @@
 import type { AccessPolicyGrants, DirectorySeed, DirectoryUser } from './directory.js';
 import type { Meeting } from './meeting.js';
 
+/** One indexed value a meeting can be looked up by. */
+export type MeetingLookup =
+  | { joinWebUrl: string }
+  | { joinMeetingId: string }
+  | { videoTeleconferenceId: string };
+
 export interface MeetingRepository {
   /**
-   * Atomically stores `meeting` unless a meeting already holds its key
-   * (tenant, organizer, externalId); then returns that one untouched.
+   * Atomically stores `meeting` unless a live meeting already holds its key
+   * (tenant, organizer, externalId); then returns that one untouched. A meeting that expired at
+   * or before `expiryCutoff` no longer holds its key: it is replaced. Meetings without an
+   * externalId are always inserted.
    */
-  insertOrGetMeeting(meeting: Meeting): Promise<{ meeting: Meeting; created: boolean }>;
+  insertOrGetMeeting(meeting: Meeting, expiryCutoff: string): Promise<{ meeting: Meeting; created: boolean }>;
+  /** The stored meeting, expired or not (the domain decides what expiry means). */
   getMeeting(tenantId: string, meetingId: string): Promise<Meeting | undefined>;
+  /** Meetings of the tenant holding this value, expired or not. */
+  findMeetings(tenantId: string, lookup: MeetingLookup): Promise<Meeting[]>;
+  /**
+   * Reads, changes and writes one meeting atomically: concurrent updates are serialized, each
+   * sees the previous one's result. `change` may throw to abort. Undefined when there is no such meeting.
+   */
+  updateMeeting(tenantId: string, meetingId: string, change: (current: Meeting) => Meeting): Promise<Meeting | undefined>;
+  /** True when a meeting was deleted. */
+  deleteMeeting(tenantId: string, meetingId: string): Promise<boolean>;
 }
 
 export interface DirectoryRepository {

@@ -4,13 +4,14 @@ import { CorruptedMeetingId, MeetingNotFound } from './errors.js';
 import type { Meeting } from './meeting.js';
 import { meetingIdShape } from './meeting-links.js';
 import type { MeetingRepository } from './ports.js';
+import { isExpired } from './expiry.js';
 
-/** The meeting with this id in the tenant; throws when the id is malformed or unknown. */
-export async function findMeeting(meetings: MeetingRepository, tenantId: string, meetingId: string): Promise<Meeting> {
+/** The meeting with this id in the tenant; throws when the id is malformed, unknown or expired. */
+export async function findMeeting(meetings: MeetingRepository, tenantId: string, meetingId: string, nowMs: number): Promise<Meeting> {
   const shape = meetingIdShape(meetingId);
   if (shape === 'corrupted') throw new CorruptedMeetingId();
   const meeting = shape === 'valid' ? await meetings.getMeeting(tenantId, meetingId) : undefined;
-  if (!meeting) throw new MeetingNotFound();
+  if (!meeting || isExpired(meeting, nowMs)) throw new MeetingNotFound();
   return meeting;
 }
 
@@ -27,8 +28,9 @@ export async function readMeetingAs(
   meetings: MeetingRepository,
   user: DirectoryUser,
   meetingId: string,
+  nowMs: number,
 ): Promise<Meeting> {
-  const meeting = await findMeeting(meetings, user.tenantId, meetingId);
+  const meeting = await findMeeting(meetings, user.tenantId, meetingId, nowMs);
   if (!isVisibleTo(meeting, user)) throw new MeetingNotFound();
   return meeting;
 }

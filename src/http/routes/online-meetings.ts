@@ -89,10 +89,10 @@ class MeetingHandlers {
     const { principal, user } = request.caller!;
     let meeting: Meeting;
     if (user) {
-      meeting = await readMeetingAs(this.deps.meetings.meetings, user, meetingId);
+      meeting = await readMeetingAs(this.deps.meetings.meetings, user, meetingId, this.deps.meetings.clock.now());
     } else {
       // An application on /communications reads any meeting its access policy covers.
-      meeting = await findMeeting(this.deps.meetings.meetings, principal.tenantId, meetingId);
+      meeting = await findMeeting(this.deps.meetings.meetings, principal.tenantId, meetingId, this.deps.meetings.clock.now());
       if (principal.kind === 'application') await this.deps.authorizer.requireAccessPolicy(principal, meeting.organizerId);
     }
     return this.send(request, reply, 200, meeting);

@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AccessPolicyGrants, DirectorySeed, DirectoryUser } from '../../domain/directory.js';
 import type { Meeting } from '../../domain/meeting.js';
+import type { MeetingLookup } from '../../domain/ports.js';
 import type { Store } from '../store.js';
 import { meetingColumns, meetingFromRow, type MeetingRow, normalizeId } from '../rows.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
@@ -27,6 +28,7 @@ type InsertOrGetResult = { meeting: Meeting; created: boolean };
 
 interface PendingInsert {
   meeting: Meeting;
+  expiryCutoff: string;
   resolve(result: InsertOrGetResult): void;
   reject(error: unknown): void;
 }
@@ -40,9 +42,26 @@ export class SqliteStore implements Store {
     readonly description: string,
   ) {
     this.statements = {
-      meetingByKey: db.prepare<[string, string, string], MeetingRow>(
-        'SELECT tenant_id, organizer_id, properties FROM meetings WHERE tenant_id = ? AND organizer_id = ? AND external_id = ?',
+      liveMeetingByKey: db.prepare<[string, string, string, string], MeetingRow>(
+        `SELECT tenant_id, organizer_id, properties FROM meetings
+         WHERE tenant_id = ? AND organizer_id = ? AND external_id = ? AND expiry_date_time > ?`,
       ),
+      meetingsByJoinWebUrl: db.prepare<[string, string], MeetingRow>(
+        'SELECT tenant_id, organizer_id, properties FROM meetings WHERE tenant_id = ? AND join_web_url = ?',
+      ),
+      meetingsByJoinMeetingId: db.prepare<[string, string], MeetingRow>(
+        'SELECT tenant_id, organizer_id, properties FROM meetings WHERE tenant_id = ? AND join_meeting_id = ?',
+      ),
+      meetingsByVtcId: db.prepare<[string, string], MeetingRow>(
+        'SELECT tenant_id, organizer_id, properties FROM meetings WHERE tenant_id = ? AND video_teleconference_id = ?',
+      ),
+      updateMeeting: db.prepare(
+        `UPDATE meetings SET join_web_url = @join_web_url, join_meeting_id = @join_meeting_id,
+           video_teleconference_id = @video_teleconference_id, expiry_date_time = @expiry_date_time,
+           properties = @properties
+         WHERE id = @id AND tenant_id = @tenant_id`,
+      ),
+      deleteMeeting: db.prepare('DELETE FROM meetings WHERE id = ? AND tenant_id = ?'),
       meetingById: db.prepare<[string, string], MeetingRow>(
         'SELECT tenant_id, organizer_id, properties FROM meetings WHERE id = ? AND tenant_id = ?',
       ),
@@ -51,7 +70,11 @@ export class SqliteStore implements Store {
                                video_teleconference_id, expiry_date_time, properties)
          VALUES (@id, @tenant_id, @organizer_id, @external_id, @join_web_url, @join_meeting_id,
                  @video_teleconference_id, @expiry_date_time, @properties)
-         ON CONFLICT (tenant_id, organizer_id, external_id) WHERE external_id IS NOT NULL DO NOTHING`,
+         ON CONFLICT (tenant_id, organizer_id, external_id) WHERE external_id IS NOT NULL
+         DO UPDATE SET id = excluded.id, join_web_url = excluded.join_web_url,
+           join_meeting_id = excluded.join_meeting_id, video_teleconference_id = excluded.video_teleconference_id,
+           expiry_date_time = excluded.expiry_date_time, properties = excluded.properties
+         WHERE meetings.expiry_date_time <= @expiry_cutoff`,
       ),
       userByIdOrUpn: db.prepare<[string, string, string], UserRow>(
         'SELECT tenant_id, id, upn, display_name FROM users WHERE tenant_id = ? AND (id = ? OR upn_lower = ?) LIMIT 1',
@@ -99,16 +122,16 @@ export class SqliteStore implements Store {
     return new SqliteStore(db, description);
   }
 
-  async insertOrGetMeeting(meeting: Meeting): Promise<InsertOrGetResult> {
+  async insertOrGetMeeting(meeting: Meeting, expiryCutoff: string): Promise<InsertOrGetResult> {
     const { tenantId, organizerId } = meeting;
     const externalId = meeting.properties.externalId;
     // Fast path for repeated keys: a read never takes the write lock.
     if (externalId !== null) {
-      const existing = this.statements.meetingByKey.get(tenantId, organizerId, externalId);
+      const existing = this.statements.liveMeetingByKey.get(tenantId, organizerId, externalId, expiryCutoff);
       if (existing) return { meeting: meetingFromRow(existing), created: false };
     }
     return new Promise<InsertOrGetResult>((resolve, reject) => {
-      this.pendingInserts.push({ meeting, resolve, reject });
+      this.pendingInserts.push({ meeting, expiryCutoff, resolve, reject });
       if (this.pendingInserts.length === 1) setImmediate(() => this.flushInserts());
     });
   }
@@ -122,7 +145,7 @@ export class SqliteStore implements Store {
     this.pendingInserts = [];
     let results: InsertOrGetResult[];
     try {
-      results = this.db.transaction(() => batch.map(({ meeting }) => this.insertOrGetInTransaction(meeting))).immediate();
+      results = this.db.transaction(() => batch.map(({ meeting, expiryCutoff }) => this.insertOrGetInTransaction(meeting, expiryCutoff))).immediate();
     } catch (error) {
       for (const waiter of batch) waiter.reject(error);
       return;
@@ -130,12 +153,12 @@ export class SqliteStore implements Store {
     batch.forEach((waiter, i) => waiter.resolve(results[i]!));
   }
 
-  private insertOrGetInTransaction(meeting: Meeting): InsertOrGetResult {
-    // The unique index decides; a losing racer falls back to the winner's row.
-    const { changes } = this.statements.insertMeeting.run(meetingColumns(meeting));
+  private insertOrGetInTransaction(meeting: Meeting, expiryCutoff: string): InsertOrGetResult {
+    // The unique index decides (an expired holder is overwritten); a losing racer gets the winner's row.
+    const { changes } = this.statements.insertMeeting.run({ ...meetingColumns(meeting), expiry_cutoff: expiryCutoff });
     if (changes === 1) return { meeting, created: true };
     const { tenantId, organizerId } = meeting;
-    const winner = this.statements.meetingByKey.get(tenantId, organizerId, meeting.properties.externalId!);
+    const winner = this.statements.liveMeetingByKey.get(tenantId, organizerId, meeting.properties.externalId!, expiryCutoff);
     if (!winner) throw new Error('meeting key conflict without a stored meeting');
     return { meeting: meetingFromRow(winner), created: false };
   }
@@ -144,6 +167,35 @@ export class SqliteStore implements Store {
   async getMeeting(tenantId: string, meetingId: string) {
     const row = this.statements.meetingById.get(meetingId, normalizeId(tenantId));
     return row ? meetingFromRow(row) : undefined;
+  }
+
+  async findMeetings(tenantId: string, lookup: MeetingLookup) {
+    const tenant = normalizeId(tenantId);
+    const s = this.statements;
+    const rows =
+      'joinWebUrl' in lookup
+        ? s.meetingsByJoinWebUrl.all(tenant, lookup.joinWebUrl)
+        : 'joinMeetingId' in lookup
+          ? s.meetingsByJoinMeetingId.all(tenant, lookup.joinMeetingId)
+          : s.meetingsByVtcId.all(tenant, lookup.videoTeleconferenceId);
+    return rows.map(meetingFromRow);
+  }
+
+  async updateMeeting(tenantId: string, meetingId: string, change: (current: Meeting) => Meeting) {
+    // IMMEDIATE takes the write lock before reading, so concurrent updates (in any process) queue up.
+    return this.db
+      .transaction(() => {
+        const row = this.statements.meetingById.get(meetingId, normalizeId(tenantId));
+        if (!row) return undefined;
+        const updated = change(meetingFromRow(row));
+        this.statements.updateMeeting.run(meetingColumns(updated));
+        return updated;
+      })
+      .immediate();
+  }
+
+  async deleteMeeting(tenantId: string, meetingId: string) {
+    return this.statements.deleteMeeting.run(meetingId, normalizeId(tenantId)).changes === 1;
   }
 
   async findUser(tenantId: string, idOrUpn: string) {
