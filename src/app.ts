@@ -47,15 +47,24 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
       requestIdHeader: false,
       bodyLimit: config.maxBody,
       forceCloseConnections: 'idle',
-      return503OnClosing: true,
+      // In-flight and pipelined requests are served while closing; keep-alive sockets are told to close.
+      return503OnClosing: false,
       routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 4096 },
       ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
       schemaErrorFormatter: formatValidationErrors,
     });
     const publicUrl = publicUrlResolver(app, config.publicUrl);
 
+    let closing = false;
+    app.addHook('preClose', async () => {
+      closing = true;
+    });
     app.addHook('onRequest', async (request, reply) => {
       reply.header('request-id', request.id).header('client-request-id', clientRequestIdOf(request));
+    });
+    app.addHook('onSend', async (_request, reply) => {
+      // A pooled connection would otherwise keep a stopping server alive until its keep-alive timeout.
+      if (closing) reply.header('connection', 'close');
     });
     app.setErrorHandler((error, request, reply) => {
       const graphError = toGraphError(error, config.maxBody);

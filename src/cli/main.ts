@@ -21,8 +21,9 @@ const list = (value: string, previous: string[] | undefined) => [
 ];
 
 const program = new Command('graph-meetings')
-  .description('A self-hostable, Microsoft Graph-compatible online-meetings server.')
-  .showHelpAfterError();
+  .description('A self-hostable, Microsoft Graph-compatible online-meetings server (see --help of each command).')
+  // Usage mistakes read like every other start-up failure: one line, prefixed with the program name.
+  .configureOutput({ outputError: (text, write) => write(`graph-meetings: ${text.replace(/^error: /, '')}`) });
 
 const serveCommand = program
   .command('serve')

@@ -1,5 +1,5 @@
 // Options shared by the commands; each flag also reads GRAPH_MEETINGS_<NAME> from the environment.
-import { Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG } from '../config/config.js';
 
 export function envName(flag: string): string {
@@ -12,7 +12,7 @@ function option(flags: string, description: string): Option {
 }
 
 const integer = (name: string) => (value: string) => {
-  if (!/^\d+$/.test(value)) throw new Error(`invalid ${name} '${value}': expected a whole number`);
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`expected a whole number for ${name}`);
   return Number(value);
 };
 

@@ -115,10 +115,10 @@ export class SqliteStore implements Store {
     const db = new Database(path);
     // Busy timeout first: switching to WAL and migrating wait for other processes' locks.
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    db.pragma('journal_mode = WAL');
+    await withBusyRetry(() => db.pragma('journal_mode = WAL'));
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
-    migrate(db);
+    await withBusyRetry(() => migrate(db));
     return new SqliteStore(db, description);
   }
 
@@ -264,6 +264,22 @@ export class SqliteStore implements Store {
 
   async close() {
     if (this.db.open) this.db.close();
+  }
+}
+
+/**
+ * SQLite answers SQLITE_BUSY at once, without the busy timeout, where waiting could deadlock —
+ * as when several processes switch a new file to WAL together. Such steps are retried here.
+ */
+async function withBusyRetry<T>(step: () => T): Promise<T> {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return step();
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
+    }
   }
 }
 
