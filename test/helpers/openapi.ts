@@ -1,6 +1,6 @@
 // Graph's own schemas as test oracles: the PowerShell-SDK OpenAPI 3.0 files (Sep 2024) compiled with
 // Ajv, and the 2026 v1.0 CSDL for the properties that OpenAPI predates. See
-// /work/shared/spec/openapi/README.md for what each file is.
+// spec/openapi/README.md for what each file is.
 //
 //   checkGraphBody(body, { version, type }) → list of problems ([] = valid), made of
 //   * Ajv errors against components.schemas[type] (OpenAPI 3.0 → JSON Schema: $refs resolved,
@@ -17,7 +17,7 @@ export type ApiVersion = 'v1.0' | 'beta';
 // JSON Schema nodes are arbitrary JSON.
 type Schema = Record<string, any>;
 
-export const SPEC_DIR = process.env.GRAPH_SPEC_DIR ?? fileURLToPath(new URL('../../../shared/spec/', import.meta.url));
+export const SPEC_DIR = process.env.GRAPH_SPEC_DIR ?? fileURLToPath(new URL('../../spec/', import.meta.url));
 
 const REF_PREFIX = '#/components/schemas/';
 const UNKNOWN_FUTURE_VALUE = 'unknownFutureValue';
