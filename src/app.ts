@@ -12,6 +12,7 @@ import { systemClock } from './domain/clock.js';
 import { publicUrlResolver } from './http/base-url.js';
 import { clientRequestIdOf, sendGraphError, toGraphError } from './http/graph-errors.js';
 import { registerJsonBodyParser } from './http/json-body.js';
+import { rewriteODataPath } from './http/odata-path.js';
 import { registerDevIssuerRoutes } from './http/routes/dev-issuer.js';
 import { registerHealthRoute } from './http/routes/health.js';
 import { registerOnlineMeetingRoutes } from './http/routes/online-meetings.js';
@@ -49,6 +50,7 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
       forceCloseConnections: 'idle',
       // In-flight and pipelined requests are served while closing; keep-alive sockets are told to close.
       return503OnClosing: false,
+      rewriteUrl: (request) => rewriteODataPath(request.url ?? '/'),
       routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 4096 },
       ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
       schemaErrorFormatter: formatValidationErrors,

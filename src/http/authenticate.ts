@@ -29,3 +29,13 @@ export function authenticate(
     request.caller = await authorizer.authorize(principal, ownerOf(request), operation);
   };
 }
+
+/**
+ * onRequest step of routes that need a valid token but no particular permission: $batch, whose
+ * items are each authorized by their own route.
+ */
+export function authenticateToken(verifier: TokenVerifier) {
+  return async (request: FastifyRequest) => {
+    await verifier.verify(bearerToken(request));
+  };
+}

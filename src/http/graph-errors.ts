@@ -33,6 +33,9 @@ export const graphErrors = {
     new GraphError(413, 'RequestEntityTooLarge', `The request body exceeds the maximum allowed size of ${limit} bytes.`),
   unsupportedMediaType: () =>
     new GraphError(415, 'UnsupportedMediaType', "The request body must be JSON, sent with 'Content-Type: application/json'."),
+  /** A $batch item not run because an item it depends on failed (protocol §7). */
+  failedDependency: (dependencyId: string) =>
+    new GraphError(424, 'FailedDependency', `Failed dependency: request ${dependencyId} failed.`),
   notImplemented: (message: string) => new GraphError(501, 'NotImplemented', message),
   internal: () => new GraphError(500, 'InternalServerError', 'An internal server error occurred.'),
   unavailable: (retryAfterSeconds: number) =>

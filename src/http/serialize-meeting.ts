@@ -30,7 +30,8 @@ const AUTO_ADMITTED_USERS: Record<string, string> = {
 
 export interface SerializeOptions {
   version: ApiVersion;
-  context: string;
+  /** @odata.context; omitted for the members of a collection. */
+  context?: string;
   includeUnknownEnumMembers: boolean;
 }
 
@@ -39,7 +40,9 @@ function participant(p: ParticipantInfo, options: SerializeOptions): Participant
   return { ...p, role: 'unknownFutureValue' };
 }
 
-function v1Properties(p: MeetingProperties, options: SerializeOptions): MeetingProperties {
+function v1Properties(stored: MeetingProperties, options: SerializeOptions): MeetingProperties {
+  // Beta-only properties are stored with the rest but never shown on v1.0.
+  const { anonymizeIdentityForRoles: _betaOnly, ...p } = stored;
   const scope = p.lobbyBypassSettings.scope;
   return {
     ...p,
@@ -65,15 +68,16 @@ function betaProperties(p: MeetingProperties) {
     expirationDateTime: p.expiryDateTime,
     isCancelled: false,
     canceledDateTime: null,
-    anonymizeIdentityForRoles: [],
+    anonymizeIdentityForRoles: p.anonymizeIdentityForRoles ?? [],
   };
 }
 
 export function serializeMeeting(meeting: Meeting, options: SerializeOptions): Record<string, unknown> {
+  const context = options.context === undefined ? {} : { '@odata.context': options.context };
   const properties = v1Properties(meeting.properties, options);
-  if (options.version === 'v1.0') return { '@odata.context': options.context, ...properties };
+  if (options.version === 'v1.0') return { ...context, ...properties };
   return {
-    '@odata.context': options.context,
+    ...context,
     ...properties,
     ...betaProperties(meeting.properties),
     participants: { ...properties.participants, producers: [], contributors: [] },
