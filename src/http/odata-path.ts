@@ -9,7 +9,8 @@ export const JOIN_WEB_URL_KEY = 'joinWebUrl=';
 const ALTERNATE_KEY = /\/onlineMeetings(?:\(|%28)joinWebUrl=(?:'|%27)(.*)(?:'|%27)(?:\)|%29)(?=\/|$)/i;
 const FUNCTION_CALL = /\/onlineMeetings\/((?:microsoft\.graph\.)?getAll(?:Recordings|Transcripts))(?:\(|%28)[^/]*$/i;
 
-function decode(value: string): string {
+/** decodeURIComponent that leaves malformed escapes as they are. */
+export function decode(value: string): string {
   try {
     return decodeURIComponent(value);
   } catch {

@@ -3,6 +3,7 @@
 import type { MeetingLookup } from '../domain/ports.js';
 import { graphErrors } from './graph-errors.js';
 import type { ApiVersion } from './odata.js';
+import { decode } from './odata-path.js';
 
 export type Query = Record<string, string | string[] | undefined>;
 
@@ -92,14 +93,6 @@ const FILTER_PROPERTIES: Record<string, LookupProperty> = {
 
 const EQUALS_STRING = /^\s*([A-Za-z/]+)\s+eq\s+'((?:[^']|'')*)'\s*$/i;
 
-function decodeOnce(value: string): string | undefined {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * The lookups `$filter` may ask for (spec §5.3): one equality on one of `allowed`. The join URL may
  * arrive encoded once (the documented form) or twice; each reading is a candidate.
@@ -113,6 +106,6 @@ export function parseLookupFilter(query: Query, allowed: readonly LookupProperty
   }
   const value = match[2]!.replace(/''/g, "'");
   if (property !== 'joinWebUrl') return [{ [property]: value } as MeetingLookup];
-  const decoded = decodeOnce(value);
-  return [value, ...(decoded && decoded !== value ? [decoded] : [])].map((joinWebUrl) => ({ joinWebUrl }));
+  const decoded = decode(value);
+  return [value, ...(decoded !== value ? [decoded] : [])].map((joinWebUrl) => ({ joinWebUrl }));
 }

@@ -3,19 +3,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type GraphError, graphErrors, sendGraphError } from '../graph-errors.js';
 import { API_VERSIONS, type ApiVersion } from '../odata.js';
+import { decode } from '../odata-path.js';
 
 const ROOT_SEGMENTS: Record<ApiVersion, readonly string[]> = {
   'v1.0': ['me', 'users', 'communications'],
   beta: ['me', 'users', 'communications', 'app'],
 };
-
-function decode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
 
 /** Why no route matched this path. */
 export function unknownPathError(url: string): GraphError {

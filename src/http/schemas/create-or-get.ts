@@ -22,6 +22,14 @@ export const participantInfoSchema = {
   },
 } as const;
 
+export const participantsSchema = {
+  type: ['object', 'null'],
+  properties: {
+    organizer: participantInfoSchema,
+    attendees: { type: ['array', 'null'], maxItems: MAX_ATTENDEES, items: participantInfoSchema },
+  },
+} as const;
+
 export const createOrGetBodySchema = {
   type: 'object',
   required: ['externalId'],
@@ -31,13 +39,7 @@ export const createOrGetBodySchema = {
     startDateTime: { type: ['string', 'null'], maxLength: 64 },
     endDateTime: { type: ['string', 'null'], maxLength: 64 },
     subject: { type: ['string', 'null'] },
-    participants: {
-      type: ['object', 'null'],
-      properties: {
-        organizer: participantInfoSchema,
-        attendees: { type: ['array', 'null'], maxItems: MAX_ATTENDEES, items: participantInfoSchema },
-      },
-    },
+    participants: participantsSchema,
     chatInfo: {
       type: ['object', 'null'],
       properties: { threadId: nullableString, messageId: nullableString, replyChainMessageId: nullableString },

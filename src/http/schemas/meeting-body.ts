@@ -2,7 +2,7 @@
 // domain's catalogue of settable options. Unknown and read-only members are accepted and ignored.
 import { CREATE_ONLY_SETTINGS, type SettingKind, UPDATABLE_SETTINGS } from '../../domain/meeting-settings.js';
 import { ONLINE_MEETING_ROLES } from '../../domain/meeting.js';
-import { participantInfoSchema, MAX_ATTENDEES } from './create-or-get.js';
+import { participantsSchema } from './create-or-get.js';
 
 const MAX_STRING = 1024;
 
@@ -30,13 +30,7 @@ const common = {
   startDateTime: { type: ['string', 'null'], maxLength: 64 },
   endDateTime: { type: ['string', 'null'], maxLength: 64 },
   subject: { type: ['string', 'null'] },
-  participants: {
-    type: ['object', 'null'],
-    properties: {
-      organizer: participantInfoSchema,
-      attendees: { type: ['array', 'null'], maxItems: MAX_ATTENDEES, items: participantInfoSchema },
-    },
-  },
+  participants: participantsSchema,
   joinMeetingIdSettings: { type: ['object', 'null'], properties: { isPasscodeRequired: { type: ['boolean', 'null'] } } },
   anonymizeIdentityForRoles: {
     type: ['array', 'null'],
