@@ -13,6 +13,7 @@ import { publicUrlResolver } from './http/base-url.js';
 import { clientRequestIdOf, sendGraphError, toGraphError } from './http/graph-errors.js';
 import { registerJsonBodyParser } from './http/json-body.js';
 import { rewriteODataPath } from './http/odata-path.js';
+import { registerBatchRoutes } from './http/routes/batch.js';
 import { registerDevIssuerRoutes } from './http/routes/dev-issuer.js';
 import { registerHealthRoute } from './http/routes/health.js';
 import { registerOnlineMeetingRoutes } from './http/routes/online-meetings.js';
@@ -34,7 +35,7 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<Fastify
 
 export async function buildServer(overrides: Partial<Config> = {}): Promise<BuiltApp> {
   const config = validateConfig({ ...DEFAULT_CONFIG, ...overrides });
-  const store = await openStore(config.db);
+  const store = await openStore(config.db, { poolSize: config.dbPool });
   try {
     if (config.directory) await store.seedDirectory(await loadDirectoryFile(config.directory));
     const keys = config.auth === 'oidc' ? await discoverIssuer(config.issuer!) : await loadDevIssuer(store);
@@ -54,6 +55,10 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
       routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 4096 },
       ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
       schemaErrorFormatter: formatValidationErrors,
+      // Malformed URLs (a bad % escape) fail before routing; answer them in Graph's shape too.
+      frameworkErrors: (error, request, reply) => {
+        sendGraphError(request, reply, toGraphError(error, config.maxBody));
+      },
     });
     const publicUrl = publicUrlResolver(app, config.publicUrl);
 
@@ -70,7 +75,8 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
     });
     app.setErrorHandler((error, request, reply) => {
       const graphError = toGraphError(error, config.maxBody);
-      if (graphError.status >= 500) request.log.error({ err: error }, 'request failed');
+      if (graphError.status === 503) request.log.warn({ reason: error instanceof Error ? error.message : String(error) }, 'unavailable');
+      else if (graphError.status >= 500) request.log.error({ err: error }, 'request failed');
       return sendGraphError(request, reply, graphError);
     });
     registerJsonBodyParser(app);
@@ -83,6 +89,7 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
       authorizer: new Authorizer(store),
       publicUrl,
     });
+    registerBatchRoutes(app, { verifier });
     app.addHook('onClose', async () => store.close());
     return { app, store, issuer: keys.issuer };
   } catch (error) {

@@ -2,14 +2,18 @@
 import { Command, Option } from 'commander';
 import { ConfigError } from '../config/config.js';
 import { IssuerUnavailable } from '../auth/oidc-discovery.js';
-import { InvalidDatabaseUrl } from '../store/open-store.js';
+import { DatabaseUnreachable, InvalidDatabaseUrl, openStore, redactPassword } from '../store/open-store.js';
 import { audienceOption, dbOption, envName, serveOptions } from './options.js';
 import { serve, type ServeFlags } from './serve.js';
 import { token, type TokenFlags } from './token.js';
 
 /** Configuration mistakes end the process with one line, not a stack trace. */
 function fail(error: unknown): never {
-  const known = error instanceof ConfigError || error instanceof InvalidDatabaseUrl || error instanceof IssuerUnavailable;
+  const known =
+    error instanceof ConfigError ||
+    error instanceof InvalidDatabaseUrl ||
+    error instanceof DatabaseUnreachable ||
+    error instanceof IssuerUnavailable;
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`graph-meetings: ${known ? message : `failed to start: ${message}`}\n`);
   process.exit(known ? 2 : 1);
@@ -32,6 +36,20 @@ const serveCommand = program
   );
 for (const option of serveOptions()) serveCommand.addOption(option);
 serveCommand.action((flags: ServeFlags) => serve(flags).catch(fail));
+
+program
+  .command('migrate')
+  .description('bring the database schema up to date and exit (serve also does this at start-up, safely from many processes)')
+  .addOption(dbOption())
+  .action(async (flags: { db: string }) => {
+    try {
+      const store = await openStore(flags.db);
+      await store.close();
+      process.stdout.write(`graph-meetings: ${redactPassword(flags.db)} is up to date\n`);
+    } catch (error) {
+      fail(error);
+    }
+  });
 
 program
   .command('token')

@@ -21,7 +21,12 @@ function collect(value: string, previous: string[] | undefined): string[] {
 }
 
 export const dbOption = () =>
-  option('--db <url>', 'database URL: sqlite:<path>').default(DEFAULT_CONFIG.db);
+  option('--db <url>', 'database URL: sqlite:<path> or postgres://user:password@host:5432/db').default(DEFAULT_CONFIG.db);
+
+export const dbPoolOption = () =>
+  option('--db-pool <n>', 'database connections per server process (PostgreSQL)')
+    .default(DEFAULT_CONFIG.dbPool)
+    .argParser(integer('--db-pool'));
 
 export const audienceOption = () =>
   option(
@@ -33,6 +38,10 @@ export const serveOptions = () => [
   option('--host <host>', 'address to listen on').default(DEFAULT_CONFIG.host),
   option('--port <port>', 'port to listen on (0 picks a free one)').default(DEFAULT_CONFIG.port).argParser(integer('--port')),
   dbOption(),
+  dbPoolOption(),
+  option('--workers <n>', 'server processes on this machine sharing the port (Node cluster); 1 runs in-process')
+    .default(1)
+    .argParser(integer('--workers')),
   option('--auth <mode>', 'token validation: dev (built-in issuer) or oidc (external issuer)')
     .choices(['dev', 'oidc'])
     .default(DEFAULT_CONFIG.auth),

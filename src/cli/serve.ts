@@ -1,4 +1,6 @@
 // `graph-meetings serve`: start, print how to use it, stop gracefully on SIGTERM/SIGINT.
+// With --workers N, a primary process runs N server processes that share the port (Node cluster).
+import cluster from 'node:cluster';
 import { buildServer } from '../app.js';
 import { type AuthMode, type Config, DEFAULT_CONFIG } from '../config/config.js';
 
@@ -6,6 +8,8 @@ export interface ServeFlags {
   host: string;
   port: number;
   db: string;
+  dbPool: number;
+  workers: number;
   auth: AuthMode;
   issuer?: string;
   audience?: string[];
@@ -15,11 +19,12 @@ export interface ServeFlags {
   maxBody: number;
 }
 
-export async function serve(flags: ServeFlags) {
-  const config: Config = {
+function configOf(flags: ServeFlags): Config {
+  return {
     host: flags.host,
     port: flags.port,
     db: flags.db,
+    dbPool: flags.dbPool,
     auth: flags.auth,
     issuer: flags.issuer,
     audiences: flags.audience?.length ? flags.audience : DEFAULT_CONFIG.audiences,
@@ -28,21 +33,30 @@ export async function serve(flags: ServeFlags) {
     logLevel: flags.logLevel,
     maxBody: flags.maxBody,
   };
+}
+
+export async function serve(flags: ServeFlags) {
+  const config = configOf(flags);
+  if (flags.workers > 1 && cluster.isPrimary) return superviseWorkers(config, flags.workers);
   const { app, store, issuer } = await buildServer(config);
   await app.listen({ host: config.host, port: config.port });
-  const address = app.addresses().find((a) => typeof a !== 'string');
-  const url = address ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : '';
-  const lines = [
-    `graph-meetings listening on ${url} (Graph base URLs ${url}/v1.0 and ${url}/beta)`,
-    `  database: ${store.description}`,
-    config.auth === 'dev'
-      ? `  auth: dev (built-in issuer ${issuer}; discovery at ${url}/dev-issuer/.well-known/openid-configuration)`
-      : `  auth: oidc (issuer ${issuer})`,
-    config.auth === 'dev'
-      ? `  get a token: TOKEN=$(npx graph-meetings token --user alice@contoso.example --db ${config.db})`
-      : `  get a token from ${issuer} for audience ${config.audiences[0]}`,
-  ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  // Under a cluster, the first worker speaks for all of them.
+  if (cluster.isPrimary || process.env.GRAPH_MEETINGS_WORKER_INDEX === '0') {
+    const address = app.addresses().find((a) => typeof a !== 'string');
+    const url = address ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : '';
+    const lines = [
+      `graph-meetings listening on ${url} (Graph base URLs ${url}/v1.0 and ${url}/beta)`,
+      `  database: ${store.description}${flags.workers > 1 ? ` (${flags.workers} worker processes)` : ''}`,
+      config.auth === 'dev'
+        ? `  auth: dev (built-in issuer ${issuer}; discovery at ${url}/dev-issuer/.well-known/openid-configuration)`
+        : `  auth: oidc (issuer ${issuer})`,
+      config.auth === 'dev'
+        ? `  get a token: TOKEN=$(npx graph-meetings token --user alice@contoso.example --db ${config.db})`
+        : `  get a token from ${issuer} for audience ${config.audiences[0]}`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  process.send?.('ready');
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -56,6 +70,51 @@ export async function serve(flags: ServeFlags) {
         process.exit(1);
       },
     );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * The cluster primary: checks the configuration once (a bad one fails here with one line), forks
+ * the workers, replaces a worker that dies unexpectedly, and on SIGTERM/SIGINT stops them all
+ * gracefully before exiting 0.
+ */
+async function superviseWorkers(config: Config, count: number) {
+  const preflight = await buildServer({ ...config, logLevel: 'silent' });
+  await preflight.app.close();
+
+  let stopping = false;
+  let ready = 0;
+  const fork = (index: number) => {
+    const worker = cluster.fork({ GRAPH_MEETINGS_WORKER_INDEX: String(index) });
+    worker.on('message', (message) => {
+      if (message === 'ready') ready++;
+    });
+    worker.on('exit', (code, signal) => {
+      if (stopping) return;
+      if (ready === 0 && code !== 0) {
+        process.stderr.write(`graph-meetings: worker ${index} failed to start (exit ${code ?? signal})\n`);
+        process.exit(code || 1);
+      }
+      process.stderr.write(`graph-meetings: worker ${index} exited (${code ?? signal}); starting a new one\n`);
+      fork(index);
+    });
+  };
+  for (let i = 0; i < count; i++) fork(i);
+
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
+    let remaining = workers.length;
+    if (remaining === 0) process.exit(0);
+    for (const worker of workers) {
+      worker.once('exit', () => {
+        if (--remaining === 0) process.exit(0);
+      });
+      worker.process.kill(signal);
+    }
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

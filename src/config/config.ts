@@ -6,8 +6,10 @@ export type AuthMode = 'dev' | 'oidc';
 export interface Config {
   host: string;
   port: number;
-  /** `sqlite:<path>` */
+  /** `sqlite:<path>` or `postgres://…` */
   db: string;
+  /** Database connections per process (PostgreSQL). */
+  dbPool: number;
   auth: AuthMode;
   /** OIDC issuer URL (required with auth 'oidc'). */
   issuer?: string;
@@ -34,6 +36,7 @@ export const DEFAULT_CONFIG: Config = {
   host: '127.0.0.1',
   port: 8080,
   db: 'sqlite:./data/meetings.db',
+  dbPool: 10,
   auth: 'dev',
   audiences: GRAPH_AUDIENCES,
   logLevel: 'info',
@@ -49,6 +52,7 @@ export function validateConfig(config: Config): Config {
     throw new ConfigError(`invalid --port '${config.port}'`);
   }
   if (!Number.isInteger(config.maxBody) || config.maxBody < 1024) throw new ConfigError(`invalid --max-body '${config.maxBody}': at least 1024 bytes`);
+  if (!Number.isInteger(config.dbPool) || config.dbPool < 1) throw new ConfigError(`invalid --db-pool '${config.dbPool}': at least 1`);
   if (config.audiences.length === 0) throw new ConfigError('at least one --audience is needed');
   for (const [name, url] of [['--issuer', config.issuer], ['--public-url', config.publicUrl]] as const) {
     if (url !== undefined && !/^https?:\/\/[^\s/]+/.test(url)) throw new ConfigError(`invalid ${name} '${url}': expected an http(s) URL`);

@@ -2,7 +2,8 @@
 // errors become Graph's wire shape: {"error":{"code","message","innerError":{date,request-id,client-request-id}}}.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticationFailed, DelegatedOnlyRoute, InsufficientPrivileges, NoAccessPolicy } from '../auth/errors.js';
-import { CorruptedMeetingId, InvalidRequest, MeetingNotFound, UserNotFound } from '../domain/errors.js';
+import { CorruptedMeetingId, InvalidRequest, MeetingNotFound, NotOrganizer, UserNotFound } from '../domain/errors.js';
+import { StoreUnavailable } from '../store/errors.js';
 
 export class GraphError extends Error {
   constructor(
@@ -51,15 +52,21 @@ interface FrameworkError {
   message: string;
 }
 
+/** How long a client should wait before retrying while the database is unreachable. */
+const STORE_RETRY_AFTER_SECONDS = 5;
+
 /** Maps anything thrown while serving a request to the Graph error to send. */
 export function toGraphError(error: unknown, bodyLimit: number): GraphError {
   if (error instanceof GraphError) return error;
   if (error instanceof AuthenticationFailed) return graphErrors.unauthenticated(error.message);
   if (error instanceof DelegatedOnlyRoute) return graphErrors.badRequest(error.message);
-  if (error instanceof InsufficientPrivileges || error instanceof NoAccessPolicy) return graphErrors.forbidden(error.message);
+  if (error instanceof InsufficientPrivileges || error instanceof NoAccessPolicy || error instanceof NotOrganizer) {
+    return graphErrors.forbidden(error.message);
+  }
   if (error instanceof InvalidRequest || error instanceof CorruptedMeetingId) return graphErrors.badRequest(error.message);
   if (error instanceof UserNotFound) return graphErrors.userNotFound(error.message);
   if (error instanceof MeetingNotFound) return graphErrors.notFound(error.message);
+  if (error instanceof StoreUnavailable) return graphErrors.unavailable(STORE_RETRY_AFTER_SECONDS);
   const framework = error as FrameworkError;
   switch (framework.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

@@ -8,7 +8,7 @@ import type { Meeting } from '../../domain/meeting.js';
 import type { MeetingLookup } from '../../domain/ports.js';
 import type { Store } from '../store.js';
 import { meetingColumns, meetingFromRow, type MeetingRow, normalizeId } from '../rows.js';
-import { SQLITE_MIGRATIONS } from './migrations.js';
+import { MIGRATIONS } from '../migrations.js';
 
 const BUSY_TIMEOUT_MS = 15_000;
 const GLOBAL_GRANT = '*';
@@ -291,7 +291,7 @@ function migrate(db: Database.Database) {
     const applied = new Set(
       db.prepare<[], { version: number }>('SELECT version FROM schema_migrations').all().map((r) => r.version),
     );
-    for (const migration of SQLITE_MIGRATIONS) {
+    for (const migration of MIGRATIONS) {
       if (applied.has(migration.version)) continue;
       db.exec(migration.sql);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(

@@ -1,11 +1,13 @@
-// Versioned schema for the SQLite engine. Append new versions; never edit an applied one.
+// Versioned schema, one list for every SQL engine: only portable SQL (text columns, partial unique
+// index, ON CONFLICT), so SQLite, PostgreSQL and Postgres-compatible engines share it.
+// Append new versions; never edit an applied one.
 export interface Migration {
   version: number;
   name: string;
   sql: string;
 }
 
-export const SQLITE_MIGRATIONS: Migration[] = [
+export const MIGRATIONS: Migration[] = [
   {
     version: 1,
     name: 'directory, meetings, settings',
@@ -30,6 +32,7 @@ export const SQLITE_MIGRATIONS: Migration[] = [
         app_id TEXT NOT NULL,
         PRIMARY KEY (tenant_id, user_id, app_id)
       );
+      -- properties is the meeting's JSON text, kept as text so its member order survives.
       CREATE TABLE meetings (
         id TEXT PRIMARY KEY,
         tenant_id TEXT NOT NULL,
