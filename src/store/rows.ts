@@ -14,8 +14,8 @@ export function meetingColumns(meeting: Meeting) {
   const p = meeting.properties;
   return {
     id: p.id,
-    tenant_id: meeting.tenantId,
-    organizer_id: meeting.organizerId,
+    tenant_id: normalizeObjectId(meeting.tenantId),
+    organizer_id: normalizeObjectId(meeting.organizerId),
     external_id: p.externalId,
     join_web_url: p.joinWebUrl,
     join_meeting_id: p.joinMeetingIdSettings.joinMeetingId,

@@ -193,11 +193,11 @@ export class PostgresStore implements Store {
   }
 
   async insertOrGetMeeting(meeting: Meeting, expiryCutoff: string) {
-    const { tenantId, organizerId } = meeting;
-    const externalId = meeting.properties.externalId;
+    const params = meetingParams(meeting);
+    const [, tenantId, organizerId, externalId] = params;
     // A concurrent delete can remove the winner between the two statements; then try again.
     for (let attempt = 0; attempt < 5; attempt++) {
-      const inserted = await this.run(this.pool, SQL.insertMeeting, [...meetingParams(meeting), expiryCutoff]);
+      const inserted = await this.run(this.pool, SQL.insertMeeting, [...params, expiryCutoff]);
       if (inserted.rowCount === 1) return { meeting, created: true };
       const winner = await this.run<MeetingRow>(this.pool, SQL.liveMeetingByKey, [tenantId, organizerId, externalId, expiryCutoff]);
       if (winner.rows[0]) return { meeting: meetingFromRow(winner.rows[0]), created: false };

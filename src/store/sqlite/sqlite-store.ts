@@ -123,7 +123,8 @@ export class SqliteStore implements Store {
   }
 
   async insertOrGetMeeting(meeting: Meeting, expiryCutoff: string): Promise<InsertOrGetResult> {
-    const { tenantId, organizerId } = meeting;
+    const tenantId = normalizeId(meeting.tenantId);
+    const organizerId = normalizeId(meeting.organizerId);
     const externalId = meeting.properties.externalId;
     // Fast path for repeated keys: a read never takes the write lock.
     if (externalId !== null) {
@@ -154,11 +155,11 @@ export class SqliteStore implements Store {
   }
 
   private insertOrGetInTransaction(meeting: Meeting, expiryCutoff: string): InsertOrGetResult {
+    const columns = meetingColumns(meeting);
     // The unique index decides (an expired holder is overwritten); a losing racer gets the winner's row.
-    const { changes } = this.statements.insertMeeting.run({ ...meetingColumns(meeting), expiry_cutoff: expiryCutoff });
+    const { changes } = this.statements.insertMeeting.run({ ...columns, expiry_cutoff: expiryCutoff });
     if (changes === 1) return { meeting, created: true };
-    const { tenantId, organizerId } = meeting;
-    const winner = this.statements.liveMeetingByKey.get(tenantId, organizerId, meeting.properties.externalId!, expiryCutoff);
+    const winner = this.statements.liveMeetingByKey.get(columns.tenant_id, columns.organizer_id, columns.external_id!, expiryCutoff);
     if (!winner) throw new Error('meeting key conflict without a stored meeting');
     return { meeting: meetingFromRow(winner), created: false };
   }
