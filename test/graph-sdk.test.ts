@@ -2,21 +2,11 @@
 // what an application written against Graph sees when pointed at this server.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import {
-  type AccessTokenProvider,
-  AllowedHostsValidator,
-  BaseBearerTokenAuthenticationProvider,
-  type RequestAdapter,
-  type RequestConfiguration,
-  type ResponseHandler,
-  ResponseHandlerOption,
-} from '@microsoft/kiota-abstractions';
-import { createGraphServiceClient, GraphRequestAdapter, type GraphServiceClient } from '@microsoft/msgraph-sdk';
+import { type RequestAdapter, type RequestConfiguration, type ResponseHandler, ResponseHandlerOption } from '@microsoft/kiota-abstractions';
 import { createOnlineMeetingFromDiscriminatorValue, type OnlineMeeting } from '@microsoft/msgraph-sdk/models/index.js';
-import type { ODataError } from '@microsoft/msgraph-sdk/models/oDataErrors/index.js';
-import '@microsoft/msgraph-sdk-users'; // adds .me and .users to GraphServiceClient
 import type { CreateOrGetPostRequestBody } from '@microsoft/msgraph-sdk-users/users/item/onlineMeetings/createOrGet/index.js';
 import { ALICE, BOB, BOOKING_APP, CONTOSO, DIRECTORY, ROGUE_APP } from './helpers/fixtures.js';
+import { graphSdk, rejectsWithODataError, type Sdk, type SdkOptions } from './helpers/graph-client.js';
 import { type RunningServer, startServer } from './helpers/server.js';
 import { TestIssuer } from './helpers/test-issuer.js';
 
@@ -32,28 +22,8 @@ after(async () => {
   await issuer?.stop();
 });
 
-/** As the SDK's own Azure Identity provider does: a token only for hosts on the allowed list. */
-function tokenProvider(getToken: () => Promise<string>, allowedHosts: string[]): AccessTokenProvider {
-  const validator = new AllowedHostsValidator(new Set(allowedHosts));
-  return {
-    getAuthorizationToken: async (url) => (url && validator.isUrlHostValid(url) ? getToken() : ''),
-    getAllowedHostsValidator: () => validator,
-  };
-}
-
-interface Sdk {
-  client: GraphServiceClient;
-  adapter: RequestAdapter;
-}
-
-function graphSdk(getToken: () => Promise<string>, { version = 'v1.0', allowedHosts = ['127.0.0.1'] } = {}): Sdk {
-  const adapter = new GraphRequestAdapter(new BaseBearerTokenAuthenticationProvider(tokenProvider(getToken, allowedHosts)));
-  adapter.baseUrl = `${server.url}/${version}`;
-  return { client: createGraphServiceClient(adapter), adapter };
-}
-
-const asAlice = (options?: Parameters<typeof graphSdk>[1]) => graphSdk(() => issuer.userToken(ALICE), options);
-const asApp = (app: { tenantId: string; appId: string }) => graphSdk(() => issuer.appToken(app));
+const asAlice = (options?: SdkOptions) => graphSdk(server.url, () => issuer.userToken(ALICE), options);
+const asApp = (app: { tenantId: string; appId: string }) => graphSdk(server.url, () => issuer.appToken(app));
 
 /**
  * The SDK returns the meeting for 201 and 200 alike. A response handler sees the raw response: it
@@ -83,29 +53,6 @@ async function postWithStatus(sdk: Sdk, builder: CreateOrGetBuilder, body: Creat
   const meeting = await builder.post(body, { options: [option] });
   assert.ok(meeting, 'the response handler returned no meeting');
   return { status: capture.status, meeting };
-}
-
-/** Asserts the SDK threw an ODataError parsed from our error body; returns it for further checks. */
-async function rejectsWithODataError(promise: Promise<unknown>, status: number, code: string, message?: string): Promise<ODataError> {
-  let caught: ODataError | undefined;
-  await assert.rejects(promise, (error: ODataError) => {
-    caught = error;
-    return true;
-  });
-  const error = caught!;
-  // Trap: the generated model names the OData `error` member `errorEscaped`, and the thrown value is
-  // a deserialized model object, not an `Error` instance.
-  assert.equal(error.responseStatusCode, status);
-  assert.equal(error.errorEscaped?.code, code, JSON.stringify(error.errorEscaped));
-  if (message !== undefined) {
-    assert.equal(error.errorEscaped?.message, message);
-    assert.equal(error.message, message);
-  }
-  const requestId = error.errorEscaped?.innerError?.requestId;
-  assert.ok(requestId, 'innerError.request-id was not parsed');
-  assert.deepEqual(error.responseHeaders?.['request-id'], [requestId]);
-  assert.ok(error.errorEscaped?.innerError?.date instanceof Date, 'innerError.date was not parsed as a date');
-  return error;
 }
 
 const GUEST = 'guest@partner.example';

@@ -4,35 +4,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ALICE, BOB, BOOKING_APP, CAROL, DIRECTORY } from './helpers/fixtures.js';
+import { ONLINE_MEETING, meetingSchema as schemaOf } from './helpers/meeting-schema.js';
 import { type ApiVersion, assertGraphBody, checkGraphBody, csdlAdditions, type GraphBodyOptions } from './helpers/openapi.js';
 import { type RunningServer, startServer } from './helpers/server.js';
 import { TestIssuer } from './helpers/test-issuer.js';
 
-const ONLINE_MEETING = 'microsoft.graph.onlineMeeting';
 const PREFER_ALL_ENUM_MEMBERS = { prefer: 'include-unknown-enum-members' };
-
-// Seed-era names the server adds on beta for older clients (serialize-meeting.ts; spec §1.1, §6).
-// Neither the 2024 beta OpenAPI nor the 2026 beta type mappings declare them.
-const DATE_TIME = { type: 'string', format: 'date-time' };
-const BETA_LEGACY = Object.fromEntries(
-  Object.entries({
-    accessLevel: { enum: ['everyone', 'invited', 'locked', 'sameEnterprise', 'sameEnterpriseAndFederated'] },
-    autoAdmittedUsers: {
-      enum: ['everyone', 'everyoneInSameAndFederatedCompany', 'everyoneInCompany', 'invitedUsersInCompany', 'organizer'],
-    },
-    entryExitAnnouncement: { type: 'boolean' },
-    expirationDateTime: DATE_TIME,
-    isCancelled: { type: 'boolean' },
-    canceledDateTime: { type: ['string', 'null'], format: 'date-time' },
-  }).map(([name, schema]) => [`${ONLINE_MEETING}#${name}`, schema]),
-);
-
-const schemaOf = (version: ApiVersion, extra: Partial<GraphBodyOptions> = {}): GraphBodyOptions => ({
-  version,
-  type: ONLINE_MEETING,
-  ...(version === 'beta' ? { allowDynamic: BETA_LEGACY } : {}),
-  ...extra,
-});
 
 const ATTENDEES = [
   { upn: BOB.upn, role: 'presenter', identity: { user: { id: BOB.id } } }, // directory user, id and upn

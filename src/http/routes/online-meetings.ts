@@ -13,7 +13,7 @@ import { deleteMeeting, lookupMeetings } from '../../domain/lookup-meetings.js';
 import type { Meeting } from '../../domain/meeting.js';
 import { findMeeting, isVisibleTo, readMeetingAs } from '../../domain/read-meeting.js';
 import { type MeetingPatch, updateMeeting } from '../../domain/update-meeting.js';
-import { authenticate } from '../authenticate.js';
+import { authenticate, authenticateToken } from '../authenticate.js';
 import { graphErrors } from '../graph-errors.js';
 import { type ApiVersion, odataContext, sendOData, wantsUnknownEnumMembers } from '../odata.js';
 import { meetingKey } from '../odata-path.js';
@@ -118,7 +118,8 @@ export function registerOnlineMeetingRoutes(app: FastifyInstance, deps: OnlineMe
         DELETE: guarded('delete', { handler: (req, reply) => handlers.delete(req, reply) }),
       });
       for (const path of NOT_IMPLEMENTED) {
-        app.all(`${base}${path}`, async () => {
+        // Like every API path, these need a valid token first; then they say what they are.
+        app.all(`${base}${path}`, { onRequest: authenticateToken(deps.verifier) }, async () => {
           throw graphErrors.notImplemented('This part of the onlineMeetings resource is not implemented by this server.');
         });
       }
