@@ -7,13 +7,46 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import autocannon from 'autocannon';
+import { buildMeeting } from '../src/domain/create-or-get.js';
+import { expiryCutoff } from '../src/domain/expiry.js';
+import { instantAt, HOUR_MS } from '../src/domain/instant.js';
+import { openStore } from '../src/store/open-store.js';
+
+async function seedMeetings(url: string, count: number) {
+  const store = await openStore(url);
+  const started = Date.now();
+  const now = Date.now();
+  for (let done = 0; done < count; ) {
+    const chunk = Math.min(2_000, count - done);
+    await Promise.all(
+      Array.from({ length: chunk }, (_, i) => {
+        const n = done + i;
+        const organizer = { tenantId: 'c0ffee00-0b0e-4d0c-a000-000000000001', id: `seed-${n % 1000}`, userPrincipalName: null, displayName: null };
+        const start = instantAt(now);
+        const meeting = buildMeeting(
+          { organizer, externalId: `seed-${n}`, start, end: { ms: start.ms + HOUR_MS, ticks: 0 }, subject: null, attendees: [] },
+          now,
+          'http://bench.invalid',
+        );
+        return store.insertOrGetMeeting(meeting, expiryCutoff(now));
+      }),
+    );
+    done += chunk;
+  }
+  await store.close();
+  console.log(`seeded ${count} meetings in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const bin = join(import.meta.dirname, '..', 'bin', 'graph-meetings.js');
 
 const dir = mkdtempSync(join(tmpdir(), 'graph-meetings-bench-'));
-const db = `sqlite:${join(dir, 'bench.db')}`;
+// BENCH_DB=postgres://… measures the PostgreSQL adapter (use an empty database); default: a fresh SQLite file.
+const db = process.env.BENCH_DB ?? `sqlite:${join(dir, 'bench.db')}`;
+// BENCH_SEED=N first files N meetings of other organizers, to show lookups do not slow down with size.
+const SEED = Number(process.env.BENCH_SEED ?? 0);
+if (SEED > 0) await seedMeetings(db, SEED);
 const server = spawn(process.execPath, [bin, 'serve', '--port', '0', '--db', db, '--log-level', 'warn'], {
   stdio: ['ignore', 'pipe', 'inherit'],
 });
@@ -40,7 +73,8 @@ const headers = { authorization: `Bearer ${token}`, 'content-type': 'application
 const createOrGet = `${url}/v1.0/me/onlineMeetings/createOrGet`;
 
 const seeded = await fetch(createOrGet, { method: 'POST', headers, body: JSON.stringify({ externalId: 'bench-existing' }) });
-const { id } = (await seeded.json()) as { id: string };
+const { id, joinWebUrl } = (await seeded.json()) as { id: string; joinWebUrl: string };
+const lookup = `${url}/v1.0/me/onlineMeetings?$filter=${encodeURIComponent(`JoinWebUrl eq '${joinWebUrl}'`)}`;
 
 let counter = 0;
 const scenarios: Array<{ name: string; options: autocannon.Options }> = [
@@ -58,10 +92,22 @@ const scenarios: Array<{ name: string; options: autocannon.Options }> = [
     },
   },
   { name: 'GET meeting by id (200)', options: { url: `${url}/v1.0/me/onlineMeetings/${encodeURIComponent(id)}`, headers } },
+  { name: 'GET $filter JoinWebUrl lookup (200)', options: { url: lookup, headers } },
+  {
+    name: 'PATCH subject (200)',
+    options: {
+      url: `${url}/v1.0/me/onlineMeetings/${encodeURIComponent(id)}`,
+      method: 'PATCH',
+      headers,
+      requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify({ subject: `s${counter++}` }) }) }],
+    },
+  },
 ];
 
 try {
-  console.log(`graph-meetings bench: ${DURATION}s per scenario, ${CONNECTIONS} connections, node ${process.version}`);
+  console.log(
+    `graph-meetings bench: ${DURATION}s per scenario, ${CONNECTIONS} connections, node ${process.version}, ${db.split(':')[0]}`,
+  );
   for (const { name, options } of scenarios) {
     const result = await autocannon({ ...options, connections: CONNECTIONS, duration: DURATION });
     const errors = result.errors + result.non2xx;
