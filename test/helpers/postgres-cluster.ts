@@ -25,6 +25,20 @@ export interface Cluster {
 
 function binDir(): string {
   if (process.env.PG_BIN) return process.env.PG_BIN;
+  const found = findBinDir();
+  if (found) return found;
+  // A fresh Debian machine may lack the server: install Debian's package when we may (as .ci/run does).
+  if (process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get']).status === 0) {
+    execFileSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const installed = findBinDir();
+    if (installed) return installed;
+  }
+  throw new Error("PostgreSQL binaries not found: install Debian's postgresql package or set PG_BIN");
+}
+
+function findBinDir(): string | undefined {
   const root = '/usr/lib/postgresql';
   if (existsSync(root)) {
     const versions = readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb')));
@@ -33,7 +47,7 @@ function binDir(): string {
   }
   const which = spawnSync('sh', ['-c', 'command -v initdb'], { encoding: 'utf8' });
   if (which.status === 0) return join(which.stdout.trim(), '..');
-  throw new Error('PostgreSQL binaries not found: install Debian\'s postgresql package or set PG_BIN');
+  return undefined;
 }
 
 /** initdb refuses root: run the cluster as the postgres user when there is one, else nobody. */
