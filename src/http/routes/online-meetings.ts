@@ -148,9 +148,10 @@ class MeetingHandlers {
 
   async create(request: FastifyRequest, reply: FastifyReply) {
     const body = request.body as CreateMeetingBody;
+    const select = parseSelect(request.query as Query, this.version);
     const organizer = await this.organizerOf(request, body);
     const meeting = await createMeeting(this.deps.meetings, organizer, body, this.deps.publicUrl(request));
-    return this.sendMeeting(request, reply, 201, meeting);
+    return this.sendMeeting(request, reply, 201, meeting, select);
   }
 
   async get(request: FastifyRequest, reply: FastifyReply) {
