@@ -1,4 +1,5 @@
 // Row mapping shared by the SQL adapters: which meeting fields get their own indexed columns.
+import type { DirectoryUser } from '../domain/directory.js';
 import type { Meeting, MeetingProperties } from '../domain/meeting.js';
 import { normalizeObjectId } from '../domain/directory.js';
 
@@ -32,3 +33,17 @@ export function meetingFromRow(row: MeetingRow): Meeting {
     properties: JSON.parse(row.properties) as MeetingProperties,
   };
 }
+
+export interface UserRow {
+  tenant_id: string;
+  id: string;
+  upn: string | null;
+  display_name: string | null;
+}
+
+export function userFromRow(row: UserRow): DirectoryUser {
+  return { tenantId: row.tenant_id, id: row.id, userPrincipalName: row.upn, displayName: row.display_name };
+}
+
+/** The access_policies user id of a tenant-wide (global) grant. */
+export const GLOBAL_GRANT = '*';

@@ -7,10 +7,9 @@ import type { Meeting } from '../../domain/meeting.js';
 import type { MeetingLookup } from '../../domain/ports.js';
 import { StoreUnavailable } from '../errors.js';
 import { MIGRATIONS } from '../migrations.js';
-import { meetingColumns, meetingFromRow, type MeetingRow, normalizeId } from '../rows.js';
+import { meetingColumns, meetingFromRow, type MeetingRow, normalizeId, GLOBAL_GRANT, userFromRow, type UserRow } from '../rows.js';
 import type { Store } from '../store.js';
 
-const GLOBAL_GRANT = '*';
 // Arbitrary constants naming this application's advisory locks.
 const MIGRATION_LOCK = 0x67_6d_01;
 const SEED_LOCK = 0x67_6d_02;
@@ -23,17 +22,6 @@ export interface PostgresOptions {
 }
 
 export const DEFAULT_POSTGRES_OPTIONS: PostgresOptions = { poolSize: 10, statementTimeoutMs: 5_000, connectTimeoutMs: 3_000 };
-
-interface UserRow {
-  tenant_id: string;
-  id: string;
-  upn: string | null;
-  display_name: string | null;
-}
-
-function userFromRow(row: UserRow): DirectoryUser {
-  return { tenantId: row.tenant_id, id: row.id, userPrincipalName: row.upn, displayName: row.display_name };
-}
 
 // SQLSTATE classes and driver errors that mean "the database is not reachable right now".
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '53300']);

@@ -7,22 +7,10 @@ import type { AccessPolicyGrants, DirectorySeed, DirectoryUser } from '../../dom
 import type { Meeting } from '../../domain/meeting.js';
 import type { MeetingLookup } from '../../domain/ports.js';
 import type { Store } from '../store.js';
-import { meetingColumns, meetingFromRow, type MeetingRow, normalizeId } from '../rows.js';
+import { meetingColumns, meetingFromRow, type MeetingRow, normalizeId, GLOBAL_GRANT, userFromRow, type UserRow } from '../rows.js';
 import { MIGRATIONS } from '../migrations.js';
 
 const BUSY_TIMEOUT_MS = 15_000;
-const GLOBAL_GRANT = '*';
-
-interface UserRow {
-  tenant_id: string;
-  id: string;
-  upn: string | null;
-  display_name: string | null;
-}
-
-function userFromRow(row: UserRow): DirectoryUser {
-  return { tenantId: row.tenant_id, id: row.id, userPrincipalName: row.upn, displayName: row.display_name };
-}
 
 type InsertOrGetResult = { meeting: Meeting; created: boolean };
 
