@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import type { AccessPolicyGrants, DirectorySeed, DirectoryUser } from '../../domain/directory.js';
 import type { Meeting } from '../../domain/meeting.js';
 import type { MeetingLookup } from '../../domain/ports.js';
+import { StoreUnavailable } from '../errors.js';
 import type { Store } from '../store.js';
 import { meetingColumns, meetingFromRow, type MeetingRow, normalizeId, GLOBAL_GRANT, userFromRow, type UserRow } from '../rows.js';
 import { MIGRATIONS } from '../migrations.js';
@@ -134,7 +135,7 @@ export class SqliteStore implements Store {
     this.pendingInserts = [];
     let results: InsertOrGetResult[];
     try {
-      results = this.db.transaction(() => batch.map(({ meeting, expiryCutoff }) => this.insertOrGetInTransaction(meeting, expiryCutoff))).immediate();
+      results = this.write(() => batch.map(({ meeting, expiryCutoff }) => this.insertOrGetInTransaction(meeting, expiryCutoff)));
     } catch (error) {
       for (const waiter of batch) waiter.reject(error);
       return;
@@ -172,19 +173,17 @@ export class SqliteStore implements Store {
 
   async updateMeeting(tenantId: string, meetingId: string, change: (current: Meeting) => Meeting) {
     // IMMEDIATE takes the write lock before reading, so concurrent updates (in any process) queue up.
-    return this.db
-      .transaction(() => {
-        const row = this.statements.meetingById.get(meetingId, normalizeId(tenantId));
-        if (!row) return undefined;
-        const updated = change(meetingFromRow(row));
-        this.statements.updateMeeting.run(meetingColumns(updated));
-        return updated;
-      })
-      .immediate();
+    return this.write(() => {
+      const row = this.statements.meetingById.get(meetingId, normalizeId(tenantId));
+      if (!row) return undefined;
+      const updated = change(meetingFromRow(row));
+      this.statements.updateMeeting.run(meetingColumns(updated));
+      return updated;
+    });
   }
 
   async deleteMeeting(tenantId: string, meetingId: string) {
-    return this.statements.deleteMeeting.run(meetingId, normalizeId(tenantId)).changes === 1;
+    return this.write(() => this.statements.deleteMeeting.run(meetingId, normalizeId(tenantId)).changes === 1);
   }
 
   async findUser(tenantId: string, idOrUpn: string) {
@@ -199,13 +198,11 @@ export class SqliteStore implements Store {
   async provisionUser(user: DirectoryUser) {
     const tenantId = normalizeId(user.tenantId);
     const id = normalizeId(user.id);
-    const row = this.db
-      .transaction(() => {
-        this.statements.insertTenant.run(tenantId, null);
-        this.statements.insertUser.run(tenantId, id, user.userPrincipalName, user.userPrincipalName?.toLowerCase() ?? null, user.displayName);
-        return this.statements.userById.get(tenantId, id);
-      })
-      .immediate();
+    const row = this.write(() => {
+      this.statements.insertTenant.run(tenantId, null);
+      this.statements.insertUser.run(tenantId, id, user.userPrincipalName, user.userPrincipalName?.toLowerCase() ?? null, user.displayName);
+      return this.statements.userById.get(tenantId, id);
+    });
     return userFromRow(row!);
   }
 
@@ -245,6 +242,20 @@ export class SqliteStore implements Store {
     if (existing) return existing.value;
     this.statements.insertSetting.run(name, await create());
     return this.statements.getSetting.get(name)!.value;
+  }
+
+  /**
+   * A write transaction that takes the write lock up front. A lock still held by another process
+   * after the busy timeout means "try later" (503), not a server fault.
+   */
+  private write<T>(work: () => T): T {
+    try {
+      return this.db.transaction(work).immediate();
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw new StoreUnavailable((error as Error).message);
+      throw error;
+    }
   }
 
   async ping() {
