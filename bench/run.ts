@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import autocannon from 'autocannon';
-import { buildMeeting } from '../src/domain/create-or-get.js';
+import { buildMeeting } from '../src/domain/build-meeting.js';
 import { expiryCutoff } from '../src/domain/expiry.js';
 import { instantAt, HOUR_MS } from '../src/domain/instant.js';
 import { openStore } from '../src/store/open-store.js';

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { buildMeeting } from '../src/domain/create-or-get.js';
+import { buildMeeting } from '../src/domain/build-meeting.js';
 import type { DirectorySeed, DirectoryUser } from '../src/domain/directory.js';
 import { expiryCutoff } from '../src/domain/expiry.js';
 import { formatInstant, instantAt } from '../src/domain/instant.js';

@@ -1,6 +1,7 @@
 // POST …/onlineMeetings (spec §5.1): a meeting without an externalId, with the caller's options.
 import type { Clock } from './clock.js';
-import { buildMeeting, channelOf, meetingTimes } from './create-or-get.js';
+import { buildMeeting, channelOf } from './build-meeting.js';
+import { meetingTimes } from './meeting-times.js';
 import type { DirectoryUser } from './directory.js';
 import { expiryCutoff } from './expiry.js';
 import { InvalidRequest } from './errors.js';

@@ -1,7 +1,7 @@
 // PATCH …/onlineMeetings/{id} (spec §5.4): validate the patch, then apply it to the stored meeting
 // in one atomic step, so concurrent updates never interleave.
 import type { Clock } from './clock.js';
-import { meetingTimes } from './create-or-get.js';
+import { meetingTimes } from './meeting-times.js';
 import type { DirectoryUser } from './directory.js';
 import { InvalidRequest, MeetingNotFound, NotOrganizer } from './errors.js';
 import { formatInstant, type Instant } from './instant.js';
