@@ -170,7 +170,10 @@ describe('unknown paths and methods (protocol §1)', () => {
     { method: 'GET', path: '/v9/me', status: 400, code: 'BadRequest', message: 'Invalid version: v9' },
     { method: 'GET', path: ME, status: 405 },
     { method: 'DELETE', path: ME, status: 405 },
+    { method: 'OPTIONS', path: ME, status: 405 },
     { method: 'GET', path: '/', status: 404 },
+    // A malformed escape fails before routing; it still gets Graph's shape and request ids.
+    { method: 'GET', path: '/v1.0/me/onlineMeetings/a%zz', status: 400, code: 'BadRequest' },
   ];
   for (const { method, path, status, code, message } of cases) {
     for (const authenticated of [true, false]) {

@@ -97,11 +97,15 @@ export function errorBody(error: GraphError, requestId: string, clientRequestId:
 }
 
 export function sendGraphError(request: FastifyRequest, reply: FastifyReply, error: GraphError) {
+  const clientRequestId = clientRequestIdOf(request);
   return reply
     .code(error.status)
+    // Set here too: errors raised before routing (a malformed URL) never ran the onRequest hook.
+    .header('request-id', request.id)
+    .header('client-request-id', clientRequestId)
     .headers(error.headers)
     .type('application/json; charset=utf-8')
-    .send(errorBody(error, request.id, clientRequestIdOf(request)));
+    .send(errorBody(error, request.id, clientRequestId));
 }
 
 const CLIENT_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
