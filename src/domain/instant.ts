@@ -20,6 +20,16 @@ const YEAR_ONE = (() => {
 })();
 const YEAR_TEN_THOUSAND = Date.UTC(10000, 0, 1);
 
+/**
+ * The range of DateTimeOffset that Graph (and our four-digit text form) can hold. Anything derived
+ * from a date (start + 1 h, end + 60 days) is clamped into it: a value past year 9999 would format
+ * as `+010000-…`, sort before every real date and make a live meeting look expired.
+ */
+export const EARLIEST_INSTANT: Instant = { ms: YEAR_ONE, ticks: 0 };
+export const LATEST_INSTANT: Instant = { ms: YEAR_TEN_THOUSAND - 1, ticks: 9999 };
+
+const MAX_OFFSET_MINUTES = 14 * 60;
+
 /** Parses an ISO-8601 date-time with a mandatory offset; undefined when it is not one. */
 export function parseInstant(text: string): Instant | undefined {
   const m = DATE_TIME_OFFSET.exec(text);
@@ -36,6 +46,8 @@ export function parseInstant(text: string): Instant | undefined {
   if (zone !== 'Z') {
     const sign = zone!.startsWith('-') ? -1 : 1;
     const offsetMinutes = Number(zone!.slice(1, 3)) * 60 + Number(zone!.slice(4, 6));
+    // DateTimeOffset's offsets stop at ±14:00.
+    if (offsetMinutes > MAX_OFFSET_MINUTES) return undefined;
     ms -= sign * offsetMinutes * 60_000;
   }
   if (ms < YEAR_ONE || ms >= YEAR_TEN_THOUSAND) return undefined;
@@ -44,16 +56,25 @@ export function parseInstant(text: string): Instant | undefined {
 
 /** `2020-09-11T06:30:18.0615989Z`: UTC, always 7 fractional digits, as Graph writes it. */
 export function formatInstant(instant: Instant): string {
-  const iso = new Date(instant.ms).toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ for years 0001..9999
-  return `${iso.slice(0, 23)}${String(instant.ticks).padStart(4, '0')}Z`;
+  const { ms, ticks } = clampInstant(instant);
+  const iso = new Date(ms).toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ for years 0001..9999
+  return `${iso.slice(0, 23)}${String(ticks).padStart(4, '0')}Z`;
 }
 
 export function compareInstants(a: Instant, b: Instant): number {
   return a.ms !== b.ms ? a.ms - b.ms : a.ticks - b.ticks;
 }
 
+/** The instant itself when it is in range, else the nearest end of the range. */
+export function clampInstant(instant: Instant): Instant {
+  if (!(instant.ms >= EARLIEST_INSTANT.ms)) return EARLIEST_INSTANT; // also NaN
+  if (instant.ms > LATEST_INSTANT.ms) return LATEST_INSTANT;
+  return instant;
+}
+
+/** `ms` later (or earlier), never past the ends of the range. */
 export function addMilliseconds(instant: Instant, ms: number): Instant {
-  return { ms: instant.ms + ms, ticks: instant.ticks };
+  return clampInstant({ ms: instant.ms + ms, ticks: instant.ticks });
 }
 
 /** Now, with sub-millisecond digits filled in so stamps look like Graph's. */

@@ -56,4 +56,18 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'repair expiry dates written past year 9999',
+    // Before dates were clamped, an end near 9999-12-31 gave an expiry such as `+010000-02-29…`,
+    // which sorts before every real date, so a live meeting looked expired and lost its key. Such a
+    // row is the newest holder of its key: give it the latest expiry Graph can express.
+    sql: `
+      UPDATE meetings
+      SET properties = replace(properties, '"expiryDateTime":"' || expiry_date_time || '"',
+                               '"expiryDateTime":"9999-12-31T23:59:59.9999999Z"'),
+          expiry_date_time = '9999-12-31T23:59:59.9999999Z'
+      WHERE expiry_date_time LIKE '+%' OR expiry_date_time LIKE '-%';
+    `,
+  },
 ];

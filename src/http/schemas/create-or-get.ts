@@ -26,7 +26,8 @@ export const participantsSchema = {
   type: ['object', 'null'],
   properties: {
     organizer: participantInfoSchema,
-    attendees: { type: ['array', 'null'], maxItems: MAX_ATTENDEES, items: participantInfoSchema },
+    // An attendee may not be null: there is no one to invite.
+    attendees: { type: ['array', 'null'], maxItems: MAX_ATTENDEES, items: { ...participantInfoSchema, type: 'object' } },
   },
 } as const;
 
