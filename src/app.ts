@@ -10,6 +10,7 @@ import { type Config, DEFAULT_CONFIG, validateConfig } from './config/config.js'
 import { loadDirectoryFile } from './config/directory-file.js';
 import { systemClock } from './domain/clock.js';
 import { publicUrlResolver } from './http/base-url.js';
+import { createEdgeGuard } from './http/client-errors.js';
 import { clientRequestIdOf, sendGraphError, toGraphError } from './http/graph-errors.js';
 import { registerJsonBodyParser } from './http/json-body.js';
 import { rewriteODataPath } from './http/odata-path.js';
@@ -40,6 +41,8 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
     if (config.directory) await store.seedDirectory(await loadDirectoryFile(config.directory));
     const keys = config.auth === 'oidc' ? await discoverIssuer(config.issuer!) : await loadDevIssuer(store);
     const verifier = new TokenVerifier({ issuer: keys.issuer, audiences: config.audiences, keys: keys.keys });
+    // Answers from below the router (parser errors, 413s while the body is still arriving) in Graph's shape.
+    const edge = createEdgeGuard({ bodyLimit: config.maxBody });
     const app = Fastify({
       logger: {
         level: config.logLevel,
@@ -48,6 +51,8 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
       genReqId: () => randomUUID(),
       requestIdHeader: false,
       bodyLimit: config.maxBody,
+      http: edge.httpOptions,
+      clientErrorHandler: edge.clientErrorHandler,
       forceCloseConnections: 'idle',
       // In-flight and pipelined requests are served while closing; keep-alive sockets are told to close.
       return503OnClosing: false,
@@ -60,6 +65,7 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
         sendGraphError(request, reply, toGraphError(error, config.maxBody));
       },
     });
+    edge.register(app);
     const publicUrl = publicUrlResolver(app, config.publicUrl);
 
     let closing = false;

@@ -21,8 +21,9 @@ export interface ApplicationPrincipal {
 
 export type Principal = DelegatedPrincipal | ApplicationPrincipal;
 
+// A claim holding U+0000 is treated as absent: no directory entry can be keyed by it, on any engine.
 function str(value: unknown): string | null {
-  return typeof value === 'string' && value.length > 0 ? value : null;
+  return typeof value === 'string' && value.length > 0 && !value.includes('\u0000') ? value : null;
 }
 
 function lowerSet(values: Iterable<string>): ReadonlySet<string> {

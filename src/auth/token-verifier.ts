@@ -6,7 +6,11 @@ import { type Principal, principalFromClaims } from './principal.js';
 /** Asymmetric algorithms only: never `none`, never HMAC (which a public key could forge). */
 export const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 export const CLOCK_SKEW_SECONDS = 30;
-const CACHE_LIMIT = 10_000;
+/** Verified tokens kept at most: by count, and by the characters of their texts (the keys). */
+export const TOKEN_CACHE_ENTRIES = 10_000;
+export const TOKEN_CACHE_CHARS = 8 * 1024 * 1024;
+/** Tokens longer than this are verified every time rather than cached (real ones are 1–3 KB). */
+const CACHEABLE_TOKEN_CHARS = 16 * 1024;
 
 export interface VerifierOptions {
   issuer: string;
@@ -31,6 +35,7 @@ function failure(error: unknown): AuthenticationFailed {
 export class TokenVerifier {
   // Verified tokens, reused until they expire: signature checks are the costliest step of a request.
   private readonly cache = new Map<string, { principal: Principal; expiresAtMs: number }>();
+  private cachedChars = 0;
   private readonly now: () => number;
 
   constructor(private readonly options: VerifierOptions) {
@@ -42,7 +47,7 @@ export class TokenVerifier {
     const cached = this.cache.get(token);
     if (cached) {
       if (cached.expiresAtMs + CLOCK_SKEW_SECONDS * 1000 > this.now()) return cached.principal;
-      this.cache.delete(token);
+      this.forget(token);
     }
     if (!JWS_COMPACT.test(token)) throw new AuthenticationFailed('CompactToken parsing failed with error code: 80049217');
     try {
@@ -63,10 +68,16 @@ export class TokenVerifier {
   }
 
   private remember(token: string, principal: Principal, expiresAtMs: number) {
-    if (this.cache.size >= CACHE_LIMIT) {
-      // Drop the oldest entry; Map iterates in insertion order.
-      this.cache.delete(this.cache.keys().next().value!);
+    if (token.length > CACHEABLE_TOKEN_CHARS) return;
+    // Drop the oldest entries first; a Map iterates in insertion order.
+    while (this.cache.size >= TOKEN_CACHE_ENTRIES || (this.cache.size > 0 && this.cachedChars + token.length > TOKEN_CACHE_CHARS)) {
+      this.forget(this.cache.keys().next().value!);
     }
     this.cache.set(token, { principal, expiresAtMs });
+    this.cachedChars += token.length;
+  }
+
+  private forget(token: string) {
+    if (this.cache.delete(token)) this.cachedChars -= token.length;
   }
 }

@@ -3,6 +3,7 @@
 import cluster from 'node:cluster';
 import { buildServer } from '../app.js';
 import { type AuthMode, type Config, DEFAULT_CONFIG } from '../config/config.js';
+import { startMemoryReducer } from './memory-reducer.js';
 
 export interface ServeFlags {
   host: string;
@@ -39,6 +40,8 @@ export async function serve(flags: ServeFlags) {
   const config = configOf(flags);
   if (flags.workers > 1 && cluster.isPrimary) return superviseWorkers(config, flags.workers);
   const { app, store, issuer } = await buildServer(config);
+  const stopMemoryReducer = startMemoryReducer();
+  app.addHook('onClose', async () => stopMemoryReducer());
   await app.listen({ host: config.host, port: config.port });
   // Under a cluster, the first worker speaks for all of them.
   if (cluster.isPrimary || process.env.GRAPH_MEETINGS_WORKER_INDEX === '0') {

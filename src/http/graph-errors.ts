@@ -30,19 +30,28 @@ export const graphErrors = {
   userNotFound: (message: string) => new GraphError(404, 'Request_ResourceNotFound', message),
   methodNotAllowed: () =>
     new GraphError(405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request target.'),
+  requestTimeout: () => new GraphError(408, 'RequestTimeout', 'The request was not received in time.'),
   payloadTooLarge: (limit: number) =>
     new GraphError(413, 'RequestEntityTooLarge', `The request body exceeds the maximum allowed size of ${limit} bytes.`),
+  chunkExtensionsTooLarge: () =>
+    new GraphError(413, 'RequestEntityTooLarge', 'The chunk extensions of the request body exceed the allowed size.'),
+  uriTooLong: (limit: number) =>
+    new GraphError(414, 'RequestUriTooLong', `The request line exceeds the maximum allowed size of ${limit} bytes.`),
   unsupportedMediaType: () =>
     new GraphError(415, 'UnsupportedMediaType', "The request body must be JSON, sent with 'Content-Type: application/json'."),
+  expectationFailed: () => new GraphError(417, 'ExpectationFailed', "Only the 'Expect: 100-continue' expectation is supported."),
   /** A $batch item not run because an item it depends on failed (protocol §7). */
   failedDependency: (dependencyId: string) =>
     new GraphError(424, 'FailedDependency', `Failed dependency: request ${dependencyId} failed.`),
+  headersTooLarge: (limit: number) =>
+    new GraphError(431, 'RequestHeaderFieldsTooLarge', `The request headers exceed the maximum allowed size of ${limit} bytes.`),
   notImplemented: (message: string) => new GraphError(501, 'NotImplemented', message),
   internal: () => new GraphError(500, 'InternalServerError', 'An internal server error occurred.'),
   unavailable: (retryAfterSeconds: number) =>
     new GraphError(503, 'serviceNotAvailable', 'The service is temporarily unavailable. Please retry later.', {
       'retry-after': String(retryAfterSeconds),
     }),
+  httpVersionNotSupported: () => new GraphError(505, 'HttpVersionNotSupported', 'Only HTTP/1.0 and HTTP/1.1 are supported.'),
 };
 
 interface FrameworkError {

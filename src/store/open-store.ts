@@ -1,6 +1,5 @@
 // Turns a --db URL into a Store. One adapter per engine; new engines add a case here.
-import { DEFAULT_POSTGRES_OPTIONS, PostgresStore } from './postgres/postgres-store.js';
-import { SqliteStore } from './sqlite/sqlite-store.js';
+// Adapters are imported on first use, so a process loads only its own engine's driver (memory).
 import type { Store } from './store.js';
 
 export class InvalidDatabaseUrl extends Error {}
@@ -36,7 +35,11 @@ export function redactPassword(url: string): string {
 
 export async function openStore(url: string, options: StoreOptions = {}): Promise<Store> {
   const parsed = parseDatabaseUrl(url);
-  if (parsed.engine === 'sqlite') return SqliteStore.open(parsed.path, url);
+  if (parsed.engine === 'sqlite') {
+    const { SqliteStore } = await import('./sqlite/sqlite-store.js');
+    return SqliteStore.open(parsed.path, url);
+  }
+  const { DEFAULT_POSTGRES_OPTIONS, PostgresStore } = await import('./postgres/postgres-store.js');
   try {
     return await PostgresStore.open(parsed.url, redactPassword(url), {
       ...DEFAULT_POSTGRES_OPTIONS,

@@ -35,7 +35,9 @@ for (const engine of engines) {
       for (const line of statuses) console.log(`    ${line}`);
       if (result.failed) {
         failed = true;
-        console.log(fc.defaultReportMessage(result));
+        // Counterexamples can hold 200 KB strings: show their start and the error, in full via --seed.
+        console.log((fc.defaultReportMessage(result) ?? "").slice(0, 1500));
+        console.log(String((result.errorInstance as Error | undefined)?.stack ?? result.errorInstance).slice(0, 1500));
       }
     }
   } finally {

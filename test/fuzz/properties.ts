@@ -381,7 +381,7 @@ export function dateTimeProperty(target: FuzzTarget) {
 
 /** Application callers name the organizer in the body: any value there is a 4xx or a stored meeting. */
 export function applicationOrganizerProperty(target: FuzzTarget) {
-  const organizer = fc.oneof(hostileValue, fc.constantFrom(ALICE.id, BOB.id, FRANK.id, ALICE.upn, ALICE.id.toUpperCase()));
+  const organizer = fc.oneof(hostileValue, fc.constantFrom(ALICE.id, BOB.id, FRANK.id, ALICE.upn, ALICE.id.toUpperCase(), 'a\u0000b', `${BOB.id}\u0000`));
   return fc.asyncProperty(organizer, async (id) => {
     const before = await target.countMeetings();
     const body = { ...validCreateOrGetBody(), participants: { organizer: { identity: { user: { id } } } } };
@@ -391,9 +391,35 @@ export function applicationOrganizerProperty(target: FuzzTarget) {
   });
 }
 
+/** Any text in the path's user and meeting segments and in $filter/$select: never a 5xx. */
+export function pathProperty(target: FuzzTarget) {
+  const segment = fc.oneof(hostileString, fc.constantFrom(BOB.id, BOB.upn, 'a\u0000b', '%00', '..', '%2F', "a'b", '(', ')'));
+  const request = fc.record({
+    user: segment,
+    meeting: fc.option(segment, { nil: undefined }),
+    filter: fc.option(fc.oneof(segment.map((v) => `JoinWebUrl eq '${v}'`), segment), { nil: undefined }),
+    select: fc.option(segment, { nil: undefined }),
+    method: fc.constantFrom('GET', 'PATCH', 'DELETE', 'POST'),
+  });
+  return fc.asyncProperty(request, async (r) => {
+    const query = new URLSearchParams();
+    if (r.filter !== undefined) query.set('$filter', r.filter);
+    if (r.select !== undefined) query.set('$select', r.select);
+    // A URL carries UTF-8, which has no lone surrogates: those become U+FFFD on the way.
+    const segment = (value: string) => encodeURIComponent(value.toWellFormed());
+    const path = `/v1.0/users/${segment(r.user)}/onlineMeetings${r.meeting === undefined ? '' : `/${segment(r.meeting)}`}${query.size ? `?${query}` : ''}`;
+    const before = await target.countMeetings();
+    const body = r.method === 'GET' || r.method === 'DELETE' ? undefined : '{"subject":"path fuzz"}';
+    const answer = await send(target, path, r.method, body, target.crmApp);
+    record(target, 'path', answer.status);
+    assertWellFormed(answer, `path ${r.method} ${path.slice(0, 200)}`);
+    if (answer.status >= 400) assert.equal(await target.countMeetings(), before, `path: a ${answer.status} stored something`);
+  });
+}
+
 type PropertyOf = (target: FuzzTarget) => fc.IAsyncProperty<[unknown, ...unknown[]]>;
 
-export const PROPERTIES: Record<'createOrGet' | 'create' | 'patch' | 'batch' | 'unicode' | 'dateTime' | 'applicationOrganizer', PropertyOf> = {
+export const PROPERTIES: Record<'createOrGet' | 'create' | 'patch' | 'batch' | 'unicode' | 'dateTime' | 'applicationOrganizer' | 'path', PropertyOf> = {
   createOrGet: createOrGetBodyProperty,
   create: createBodyProperty,
   patch: patchBodyProperty,
@@ -401,4 +427,5 @@ export const PROPERTIES: Record<'createOrGet' | 'create' | 'patch' | 'batch' | '
   unicode: unicodeProperty,
   dateTime: dateTimeProperty,
   applicationOrganizer: applicationOrganizerProperty,
+  path: pathProperty,
 } as Record<string, PropertyOf>;

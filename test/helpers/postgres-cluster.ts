@@ -61,7 +61,7 @@ function run(bin: string, args: string[], user: string | undefined) {
   execFileSync(cmd, fullArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -120,6 +120,10 @@ const SQL = {
 type Statement = (typeof SQL)[keyof typeof SQL];
 type Queryable = pg.Pool | pg.PoolClient;
 
+function isLookup(statement: Statement): boolean {
+  return /^\s*SELECT\b/i.test(statement.text);
+}
+
 function meetingParams(meeting: Meeting) {
   const c = meetingColumns(meeting);
   return [c.id, c.tenant_id, c.organizer_id, c.external_id, c.join_web_url, c.join_meeting_id, c.video_teleconference_id, c.expiry_date_time, c.properties];
@@ -292,6 +296,11 @@ export class PostgresStore implements Store {
   }
 
   private run<R extends pg.QueryResultRow = pg.QueryResultRow>(db: Queryable, statement: Statement, values: unknown[]) {
+    // PostgreSQL text cannot hold U+0000 (it rejects the query), so no stored value contains one:
+    // a lookup by such a value finds nothing, exactly as it does on SQLite.
+    if (isLookup(statement) && values.some((v) => typeof v === 'string' && v.includes('\u0000'))) {
+      return Promise.resolve({ rows: [] as R[], rowCount: 0 } as unknown as pg.QueryResult<R>);
+    }
     return this.guard(() => db.query<R>({ name: statement.name, text: statement.text, values }));
   }
 

@@ -1,0 +1,40 @@
+// Gives memory back once a busy server falls idle. V8 collects its old generation lazily: after a
+// burst of load, a few MB of live data can sit in 100+ MB of committed heap until the next burst,
+// and Node never tells V8 it is idle (browsers do, which drives V8's own memory reducer). This does
+// that job: when the event loop has been nearly idle for a whole interval and the heap has grown
+// since the last collection, run one full GC. It never runs under load, so it costs no throughput.
+// The young generation is also kept at its starting size (8 MB semi-spaces) instead of doubling
+// to 16 MB under load: requests allocate short-lived objects that die well within 8 MB.
+import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+const INTERVAL_MS = 5_000;
+/** Event-loop utilization below which an interval counts as idle. */
+const IDLE_UTILIZATION = 0.05;
+/** Heap growth since the last collection that makes one worthwhile. */
+const GROWTH_BYTES = 8 * 1024 * 1024;
+
+/** Starts the reducer for this process; returns its stop function. */
+export function startMemoryReducer(): () => void {
+  // The documented way to reach V8's gc() without starting node with --expose-gc.
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  setFlagsFromString('--no-expose-gc');
+  // Read by V8 each time it would grow the young generation, so it takes effect at run time.
+  setFlagsFromString('--semi-space-growth-factor=1');
+  let baseline = process.memoryUsage().heapTotal;
+  let previous = performance.eventLoopUtilization();
+  const timer = setInterval(() => {
+    const current = performance.eventLoopUtilization();
+    const { utilization } = performance.eventLoopUtilization(current, previous);
+    previous = current;
+    const { heapTotal } = process.memoryUsage();
+    if (utilization < IDLE_UTILIZATION && heapTotal - baseline > GROWTH_BYTES) {
+      gc();
+      baseline = process.memoryUsage().heapTotal;
+    } else if (heapTotal < baseline) baseline = heapTotal;
+  }, INTERVAL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
