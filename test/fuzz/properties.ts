@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
+import { connect } from 'node:net';
 import pg from 'pg';
 import { ALICE, BOB, CRM_APP, DIRECTORY, FRANK } from '../helpers/fixtures.js';
 import { GRAPH_DATE_TIME, type Json } from '../helpers/graph-assert.js';
@@ -417,9 +418,76 @@ export function pathProperty(target: FuzzTarget) {
   });
 }
 
+/** Sends raw bytes on a new connection; the answer as text (empty when the server closed without one). */
+async function sendRaw(target: FuzzTarget, bytes: Buffer): Promise<string> {
+  const { port } = new URL(target.server.url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const done = () => resolve(Buffer.concat(chunks).toString('latin1'));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', done);
+    socket.on('close', done);
+    // A request that is still incomplete waits for more: half-close so the parser sees the end.
+    socket.end(bytes);
+    socket.setTimeout(5_000, () => socket.destroy());
+  });
+}
+
+const TOKEN_CHARS = fc.constantFrom(...'abcXYZ019-._~!$&\'()*+,;=:@/?%#[] \t"<>\\^`{|}'.split(''));
+
+/** Raw HTTP/1.x requests with hostile request lines, headers and framing: whatever answer comes is Graph's. */
+export function rawHttpProperty(target: FuzzTarget) {
+  const token = fc.string({ unit: TOKEN_CHARS, maxLength: 12 });
+  const request = fc.record({
+    method: fc.oneof(fc.constantFrom('GET', 'POST', 'PATCH', 'DELETE', 'PUT', 'OPTIONS', 'HEAD', 'CONNECT', 'G@T', ''), token),
+    target: fc.oneof(
+      fc.constantFrom('/v1.0/me/onlineMeetings/createOrGet', '/v1.0/$batch', '/healthz', '*', '', 'http://x/v1.0/me/onlineMeetings', '/%', '/%zz'),
+      fc.integer({ min: 1, max: 40 }).map((n) => `/v1.0/${'a'.repeat(n * 1000)}`),
+      token.map((t) => `/v1.0/me/onlineMeetings/${t}`),
+    ),
+    version: fc.oneof({ weight: 6, arbitrary: fc.constant('HTTP/1.1') }, { weight: 1, arbitrary: fc.constantFrom('HTTP/1.0', 'HTTP/2.0', 'HTTP/1.2', 'HTTP/9.9', 'http/1.1', 'HTTP/1.1 ', '', 'HTTP/1') }),
+    headers: fc.array(
+      fc.oneof(
+        fc.constantFrom('Host: x', 'Content-Type: application/json', 'Content-Length: 2', 'Content-Length: -1', 'Content-Length: 1x', 'Transfer-Encoding: chunked', 'Transfer-Encoding: gzip, chunked', 'Expect: 100-continue', 'Expect: nothing', 'Authorization: Bearer x.y.z', 'Connection: close', 'Host: x\r\nHost: y'),
+        fc.tuple(token, token).map(([name, value]) => `${name}: ${value}`),
+        fc.integer({ min: 1, max: 70 }).map((n) => `X-Big: ${'b'.repeat(n * 1000)}`),
+      ),
+      { maxLength: 6 },
+    ),
+    lineEnd: fc.oneof({ weight: 8, arbitrary: fc.constant('\r\n') }, { weight: 1, arbitrary: fc.constantFrom('\n', '\r') }),
+    body: fc.oneof(fc.constant(''), fc.constant('{}'), fc.constant('5\r\nhello\r\n0\r\n\r\n'), fc.constant('zz\r\n'), hostileValue.map(toJsonText)),
+  });
+  return fc.asyncProperty(request, async (r) => {
+    const head = [`${r.method} ${r.target} ${r.version}`.trimEnd(), 'Host: fuzz', ...r.headers].join(r.lineEnd);
+    const answer = await sendRaw(target, Buffer.from(`${head}${r.lineEnd}${r.lineEnd}${r.body}`, 'latin1'));
+    if (answer === '') return record(target, 'raw HTTP', 0); // closed without an answer
+    // A connection may carry several answers (the body read as a further request): check each.
+    let rest = answer;
+    while (rest.length > 0) {
+      const headEnd = rest.indexOf('\r\n\r\n');
+      assert.ok(headEnd > 0, `raw HTTP: a cut-off answer: ${rest.slice(0, 300)}`);
+      const headPart = rest.slice(0, headEnd);
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(headPart)?.[1]);
+      record(target, 'raw HTTP', status);
+      // 505 is the one 5xx a client can cause: an HTTP version this server does not speak.
+      assert.ok(status >= 100 && (status < 500 || status === 505), `raw HTTP: ${headPart.slice(0, 300)}`);
+      const length = Number(/\r\ncontent-length: (\d+)/i.exec(headPart)?.[1] ?? 0);
+      // An answer to HEAD has no body, unless the parser refused the request before knowing its method.
+      const hasBody = !/^HEAD /.test(head) || rest.startsWith('{', headEnd + 4);
+      const body = hasBody ? rest.slice(headEnd + 4, headEnd + 4 + length) : '';
+      if (status >= 400) {
+        assert.match(headPart, /\r\nrequest-id: [0-9a-f-]{36}\r\n/i, `raw HTTP: no request-id: ${headPart.slice(0, 300)}`);
+        if (body) assert.equal(typeof (JSON.parse(body) as Json).error?.code, 'string', `raw HTTP: not Graph's error: ${body.slice(0, 300)}`);
+      }
+      rest = rest.slice(headEnd + 4 + (hasBody ? length : 0));
+    }
+  });
+}
+
 type PropertyOf = (target: FuzzTarget) => fc.IAsyncProperty<[unknown, ...unknown[]]>;
 
-export const PROPERTIES: Record<'createOrGet' | 'create' | 'patch' | 'batch' | 'unicode' | 'dateTime' | 'applicationOrganizer' | 'path', PropertyOf> = {
+export const PROPERTIES: Record<'createOrGet' | 'create' | 'patch' | 'batch' | 'unicode' | 'dateTime' | 'applicationOrganizer' | 'path' | 'rawHttp', PropertyOf> = {
   createOrGet: createOrGetBodyProperty,
   create: createBodyProperty,
   patch: patchBodyProperty,
@@ -428,4 +496,5 @@ export const PROPERTIES: Record<'createOrGet' | 'create' | 'patch' | 'batch' | '
   dateTime: dateTimeProperty,
   applicationOrganizer: applicationOrganizerProperty,
   path: pathProperty,
+  rawHttp: rawHttpProperty,
 } as Record<string, PropertyOf>;
