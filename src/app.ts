@@ -2,6 +2,7 @@
 // tests run exactly the same thing.
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { AccessLog, createLogger } from './logger.js';
 import { Authorizer } from './auth/authorize.js';
 import { loadDevIssuer } from './auth/dev-issuer.js';
 import { discoverIssuer } from './auth/oidc-discovery.js';
@@ -44,10 +45,8 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
     // Answers from below the router (parser errors, 413s while the body is still arriving) in Graph's shape.
     const edge = createEdgeGuard({ bodyLimit: config.maxBody });
     const app = Fastify({
-      logger: {
-        level: config.logLevel,
-        redact: { paths: ['req.headers.authorization'], censor: '[redacted]' },
-      },
+      loggerInstance: createLogger(config.logLevel),
+      logController: new AccessLog(),
       genReqId: () => randomUUID(),
       requestIdHeader: false,
       bodyLimit: config.maxBody,

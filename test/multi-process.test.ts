@@ -318,3 +318,49 @@ describe('start-up races on a fresh database', () => {
     }
   });
 });
+
+describe('group commit through the writer thread', () => {
+  test('SIGKILL right after a burst of 201s: every meeting answered 2xx is in the file under its key, once', async (t) => {
+    const dbPath = join(dir, 'group-commit.db');
+    const server = await startCliServer(oidcArgs(dbPath));
+    const token = await issuer.userToken(ALICE);
+    const answered: Outcome[] = [];
+    const keys: string[] = [];
+    let killed = false;
+    // 32 clients create new keys until the 300th answer, then the process is killed at once:
+    // batches are being committed in that instant, so acknowledged and unacknowledged rows mix.
+    await Promise.all(
+      Array.from({ length: 32 }, async (_, client) => {
+        for (let i = 0; !killed; i++) {
+          const externalId = `burst-${client}-${i}`;
+          try {
+            const outcome = await createOrGet(server, token, externalId);
+            assert.equal(outcome.status, 201);
+            if (killed) continue; // answered, but after the kill was sent: still counts below
+            answered.push(outcome);
+            keys.push(externalId);
+            if (answered.length === 300) {
+              killed = true;
+              server.child.kill('SIGKILL');
+            }
+          } catch (error) {
+            assert.ok(killed, `request failed before the kill: ${String(error)}`);
+          }
+        }
+      }),
+    );
+    assert.deepEqual(await within(server.exited, 5_000, 'the killed process to exit'), { code: null, signal: 'SIGKILL' });
+    for (const [i, outcome] of answered.entries()) {
+      assert.deepEqual(rowsForKey(dbPath, ALICE, keys[i]!), [{ id: outcome.id }], `acknowledged ${keys[i]} is stored once`);
+    }
+    // And the file opens cleanly for the next process, which sees the same meetings.
+    const next = await startCliServer(oidcArgs(dbPath));
+    try {
+      const again = await createOrGet(next, token, keys[0]!);
+      assert.deepEqual(again, { status: 200, id: answered[0]!.id });
+    } finally {
+      await next.stop();
+    }
+    t.diagnostic(`${answered.length} acknowledged before SIGKILL, all stored`);
+  });
+});

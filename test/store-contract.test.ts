@@ -167,6 +167,18 @@ function contract(engine: string, fresh: FreshDatabase) {
         assert.equal(await db.store.getMeeting(tenant, second.properties.id), undefined);
       });
 
+      test('findLiveMeetingByKey finds the holder of a key (ids in any case) until its expiry, and nothing else', async () => {
+        const [tenant, organizer, externalId] = [randomUUID(), randomUUID(), key()];
+        const stored = meetingFor(tenant, organizer, externalId);
+        await db.store.insertOrGetMeeting(stored, now());
+        assertSameMeeting(await db.store.findLiveMeetingByKey(tenant.toUpperCase(), organizer.toUpperCase(), externalId, now()), stored);
+        assert.equal(await db.store.findLiveMeetingByKey(tenant, organizer, externalId.toUpperCase(), now()), undefined);
+        assert.equal(await db.store.findLiveMeetingByKey(tenant, randomUUID(), externalId, now()), undefined);
+        assert.equal(await db.store.findLiveMeetingByKey(randomUUID(), organizer, externalId, now()), undefined);
+        // At or past its expiryDateTime it no longer holds the key.
+        assert.equal(await db.store.findLiveMeetingByKey(tenant, organizer, externalId, stored.properties.expiryDateTime), undefined);
+      });
+
       test('tenant, organizer and externalId each make a different key', async () => {
         const [tenant, organizer, externalId] = [randomUUID(), randomUUID(), key()];
         const base = await db.store.insertOrGetMeeting(meetingFor(tenant, organizer, externalId), now());

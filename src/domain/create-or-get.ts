@@ -78,7 +78,12 @@ export async function createOrGetMeeting(
 ) {
   const nowMs = deps.clock.now();
   const input = validateCreateOrGet(body, nowMs);
-  const attendees = await resolveAttendees(deps.directory, organizer.tenantId, input.attendees);
+  const attendees = input.attendees.length > 0 ? await resolveAttendees(deps.directory, organizer.tenantId, input.attendees) : [];
+  const cutoff = expiryCutoff(nowMs);
+  // The common case is a repeated key: answer it with one read, before building a candidate.
+  const existing = await deps.meetings.findLiveMeetingByKey(organizer.tenantId, organizer.id, input.externalId, cutoff);
+  if (existing) return { meeting: existing, created: false };
+  // The unique index still decides between concurrent first calls.
   const meeting = buildMeeting({ organizer, ...input, attendees }, nowMs, publicUrl);
-  return deps.meetings.insertOrGetMeeting(meeting, expiryCutoff(nowMs));
+  return deps.meetings.insertOrGetMeeting(meeting, cutoff);
 }

@@ -16,6 +16,8 @@ export interface MeetingRepository {
    * externalId are always inserted.
    */
   insertOrGetMeeting(meeting: Meeting, expiryCutoff: string): Promise<{ meeting: Meeting; created: boolean }>;
+  /** The meeting holding the key (tenant, organizer, externalId) that expires after `expiryCutoff`. */
+  findLiveMeetingByKey(tenantId: string, organizerId: string, externalId: string, expiryCutoff: string): Promise<Meeting | undefined>;
   /** The stored meeting, expired or not (the domain decides what expiry means). */
   getMeeting(tenantId: string, meetingId: string): Promise<Meeting | undefined>;
   /** Meetings of the tenant holding this value, expired or not. */

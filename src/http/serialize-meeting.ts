@@ -1,6 +1,7 @@
 // A stored meeting → the JSON body of one API version. v1.0 is the stored shape; beta adds the
 // property names older clients still read (spec §1.1, §6); evolvable enums follow §7.11.
 import type { Meeting, MeetingProperties, ParticipantInfo } from '../domain/meeting.js';
+import { storedJsonOf } from '../domain/meeting-json.js';
 import type { ApiVersion } from './odata.js';
 
 // Members declared after unknownFutureValue, per version, sent only to callers who opt in.
@@ -82,4 +83,29 @@ export function serializeMeeting(meeting: Meeting, options: SerializeOptions): R
     ...betaProperties(meeting.properties),
     participants: { ...properties.participants, producers: [], contributors: [] },
   };
+}
+
+/** Whether the v1.0 body is the stored properties as they are: nothing to hide or to rename. */
+function storedIsV1Body(p: MeetingProperties, options: SerializeOptions): boolean {
+  if (options.version !== 'v1.0' || p.anonymizeIdentityForRoles !== undefined) return false;
+  if (options.includeUnknownEnumMembers) return true;
+  const late = LATE_ROLES['v1.0'];
+  return (
+    !LATE_LOBBY_SCOPES.has(p.lobbyBypassSettings.scope) &&
+    !late.has(p.participants.organizer.role) &&
+    !p.participants.attendees.some((a) => late.has(a.role))
+  );
+}
+
+/**
+ * The JSON text of `serializeMeeting(meeting, options)` with `@odata.context`. The common case —
+ * v1.0, a meeting as it was stored — splices the stored text instead of copying and re-serializing
+ * the whole meeting: the same bytes, since stored member order is the v1.0 order.
+ */
+export function serializeMeetingText(meeting: Meeting, options: SerializeOptions & { context: string }): string {
+  const stored = storedJsonOf(meeting.properties);
+  if (stored !== undefined && stored.length > 2 && storedIsV1Body(meeting.properties, options)) {
+    return `{"@odata.context":${JSON.stringify(options.context)},${stored.slice(1)}`;
+  }
+  return JSON.stringify(serializeMeeting(meeting, options));
 }

@@ -2,6 +2,7 @@
 import type { DirectoryUser } from '../domain/directory.js';
 import type { Meeting, MeetingProperties } from '../domain/meeting.js';
 import { normalizeObjectId } from '../domain/directory.js';
+import { rememberJson, storedJsonOf } from '../domain/meeting-json.js';
 
 export interface MeetingRow {
   tenant_id: string;
@@ -13,6 +14,9 @@ export const normalizeId = normalizeObjectId;
 
 export function meetingColumns(meeting: Meeting) {
   const p = meeting.properties;
+  // Serialized once: the same text is stored and, unchanged, sent back to the caller.
+  const text = storedJsonOf(p) ?? JSON.stringify(p);
+  rememberJson(p, text);
   return {
     id: p.id,
     tenant_id: normalizeObjectId(meeting.tenantId),
@@ -22,7 +26,7 @@ export function meetingColumns(meeting: Meeting) {
     join_meeting_id: p.joinMeetingIdSettings.joinMeetingId,
     video_teleconference_id: p.videoTeleconferenceId,
     expiry_date_time: p.expiryDateTime,
-    properties: JSON.stringify(p),
+    properties: text,
   };
 }
 
@@ -30,7 +34,7 @@ export function meetingFromRow(row: MeetingRow): Meeting {
   return {
     tenantId: row.tenant_id,
     organizerId: row.organizer_id,
-    properties: JSON.parse(row.properties) as MeetingProperties,
+    properties: rememberJson(JSON.parse(row.properties) as MeetingProperties, row.properties),
   };
 }
 

@@ -29,7 +29,7 @@ import {
 import { type MethodRoute, registerResource } from '../resource.js';
 import { createOrGetBodySchema } from '../schemas/create-or-get.js';
 import { createMeetingBodySchema, meetingPatchSchema } from '../schemas/meeting-body.js';
-import { serializeMeeting } from '../serialize-meeting.js';
+import { serializeMeeting, serializeMeetingText } from '../serialize-meeting.js';
 
 export interface OnlineMeetingRoutesDeps {
   meetings: MeetingDeps;
@@ -248,11 +248,12 @@ class MeetingHandlers {
   }
 
   private sendMeeting(request: FastifyRequest, reply: FastifyReply, status: number, meeting: Meeting, select?: string[]) {
-    const body = serializeMeeting(meeting, {
+    const options = {
       version: this.version,
       context: this.context(request, `${selectedSet(this.entitySet(request), select)}/$entity`),
       includeUnknownEnumMembers: wantsUnknownEnumMembers(request.headers.prefer),
-    });
-    return sendOData(reply, status, applySelect(body, select));
+    };
+    if (!select) return sendOData(reply, status, serializeMeetingText(meeting, options));
+    return sendOData(reply, status, applySelect(serializeMeeting(meeting, options), select));
   }
 }

@@ -197,6 +197,11 @@ export class PostgresStore implements Store {
     throw new Error('meeting key kept changing under concurrent deletes');
   }
 
+  async findLiveMeetingByKey(tenantId: string, organizerId: string, externalId: string, expiryCutoff: string) {
+    const { rows } = await this.run<MeetingRow>(this.pool, SQL.liveMeetingByKey, [normalizeId(tenantId), normalizeId(organizerId), externalId, expiryCutoff]);
+    return rows[0] ? meetingFromRow(rows[0]) : undefined;
+  }
+
   async getMeeting(tenantId: string, meetingId: string) {
     const { rows } = await this.run<MeetingRow>(this.pool, SQL.meetingById, [meetingId, normalizeId(tenantId)]);
     return rows[0] ? meetingFromRow(rows[0]) : undefined;

@@ -10,31 +10,22 @@ import { StoreUnavailable } from '../errors.js';
 import type { Store } from '../store.js';
 import { meetingColumns, meetingFromRow, type MeetingRow, normalizeId, GLOBAL_GRANT, userFromRow, type UserRow } from '../rows.js';
 import { MIGRATIONS } from '../migrations.js';
-
-const BUSY_TIMEOUT_MS = 15_000;
+import { BUSY_TIMEOUT_MS, INSERT_MEETING, LIVE_MEETING_BY_KEY } from './statements.js';
+import { type InsertOutcome, SqliteWriter } from './writer.js';
 
 type InsertOrGetResult = { meeting: Meeting; created: boolean };
 
-interface PendingInsert {
-  meeting: Meeting;
-  expiryCutoff: string;
-  resolve(result: InsertOrGetResult): void;
-  reject(error: unknown): void;
-}
-
 export class SqliteStore implements Store {
   private readonly statements;
-  private pendingInserts: PendingInsert[] = [];
 
   private constructor(
     private readonly db: Database.Database,
     readonly description: string,
+    /** Inserts go through the writer thread; an in-memory database has only this connection. */
+    private readonly writer: SqliteWriter | undefined,
   ) {
     this.statements = {
-      liveMeetingByKey: db.prepare<[string, string, string, string], MeetingRow>(
-        `SELECT tenant_id, organizer_id, properties FROM meetings
-         WHERE tenant_id = ? AND organizer_id = ? AND external_id = ? AND expiry_date_time > ?`,
-      ),
+      liveMeetingByKey: db.prepare<[string, string, string, string], MeetingRow>(LIVE_MEETING_BY_KEY),
       meetingsByJoinWebUrl: db.prepare<[string, string], MeetingRow>(
         'SELECT tenant_id, organizer_id, properties FROM meetings WHERE tenant_id = ? AND join_web_url = ?',
       ),
@@ -54,17 +45,7 @@ export class SqliteStore implements Store {
       meetingById: db.prepare<[string, string], MeetingRow>(
         'SELECT tenant_id, organizer_id, properties FROM meetings WHERE id = ? AND tenant_id = ?',
       ),
-      insertMeeting: db.prepare(
-        `INSERT INTO meetings (id, tenant_id, organizer_id, external_id, join_web_url, join_meeting_id,
-                               video_teleconference_id, expiry_date_time, properties)
-         VALUES (@id, @tenant_id, @organizer_id, @external_id, @join_web_url, @join_meeting_id,
-                 @video_teleconference_id, @expiry_date_time, @properties)
-         ON CONFLICT (tenant_id, organizer_id, external_id) WHERE external_id IS NOT NULL
-         DO UPDATE SET id = excluded.id, join_web_url = excluded.join_web_url,
-           join_meeting_id = excluded.join_meeting_id, video_teleconference_id = excluded.video_teleconference_id,
-           expiry_date_time = excluded.expiry_date_time, properties = excluded.properties
-         WHERE meetings.expiry_date_time <= @expiry_cutoff`,
-      ),
+      insertMeeting: db.prepare(INSERT_MEETING),
       userByIdOrUpn: db.prepare<[string, string, string], UserRow>(
         'SELECT tenant_id, id, upn, display_name FROM users WHERE tenant_id = ? AND (id = ? OR upn_lower = ?) LIMIT 1',
       ),
@@ -108,51 +89,31 @@ export class SqliteStore implements Store {
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     await withBusyRetry(() => migrate(db));
-    return new SqliteStore(db, description);
+    // The writer thread's commits also run the WAL checkpoints (every 1000 pages, SQLite's default).
+    return new SqliteStore(db, description, path === ':memory:' ? undefined : new SqliteWriter(path));
+  }
+
+  async findLiveMeetingByKey(tenantId: string, organizerId: string, externalId: string, expiryCutoff: string) {
+    const row = this.statements.liveMeetingByKey.get(normalizeId(tenantId), normalizeId(organizerId), externalId, expiryCutoff);
+    return row ? meetingFromRow(row) : undefined;
   }
 
   async insertOrGetMeeting(meeting: Meeting, expiryCutoff: string): Promise<InsertOrGetResult> {
-    const tenantId = normalizeId(meeting.tenantId);
-    const organizerId = normalizeId(meeting.organizerId);
-    const externalId = meeting.properties.externalId;
-    // Fast path for repeated keys: a read never takes the write lock.
-    if (externalId !== null) {
-      const existing = this.statements.liveMeetingByKey.get(tenantId, organizerId, externalId, expiryCutoff);
-      if (existing) return { meeting: meetingFromRow(existing), created: false };
-    }
-    return new Promise<InsertOrGetResult>((resolve, reject) => {
-      this.pendingInserts.push({ meeting, expiryCutoff, resolve, reject });
-      if (this.pendingInserts.length === 1) setImmediate(() => this.flushInserts());
-    });
-  }
-
-  /**
-   * Group commit: every insert queued during one event-loop turn shares one transaction, so one
-   * fsync serves them all. Each waiter is answered only after that commit.
-   */
-  private flushInserts() {
-    const batch = this.pendingInserts;
-    this.pendingInserts = [];
-    let results: InsertOrGetResult[];
-    try {
-      results = this.write(() => batch.map(({ meeting, expiryCutoff }) => this.insertOrGetInTransaction(meeting, expiryCutoff)));
-    } catch (error) {
-      for (const waiter of batch) waiter.reject(error);
-      return;
-    }
-    batch.forEach((waiter, i) => waiter.resolve(results[i]!));
-  }
-
-  private insertOrGetInTransaction(meeting: Meeting, expiryCutoff: string): InsertOrGetResult {
+    if (!this.db.open) throw new StoreUnavailable('the store is closed');
     const columns = meetingColumns(meeting);
-    // The unique index decides (an expired holder is overwritten); a losing racer gets the winner's row.
-    const { changes } = this.statements.insertMeeting.run({ ...columns, expiry_cutoff: expiryCutoff });
-    if (changes === 1) return { meeting, created: true };
-    const winner = this.statements.liveMeetingByKey.get(columns.tenant_id, columns.organizer_id, columns.external_id!, expiryCutoff);
-    if (!winner) throw new Error('meeting key conflict without a stored meeting');
-    return { meeting: meetingFromRow(winner), created: false };
+    const outcome = this.writer
+      ? await this.writer.insertOrGet(columns, expiryCutoff)
+      : this.write(() => this.insertOrGetHere(columns, expiryCutoff));
+    if ('failed' in outcome) throw new Error(outcome.failed);
+    return outcome.created ? { meeting, created: true } : { meeting: meetingFromRow(outcome.row), created: false };
   }
 
+  /** The writer thread's step, on this connection (an in-memory database). */
+  private insertOrGetHere(columns: ReturnType<typeof meetingColumns>, expiryCutoff: string): InsertOutcome {
+    if (this.statements.insertMeeting.run({ ...columns, expiry_cutoff: expiryCutoff }).changes === 1) return { created: true };
+    const winner = this.statements.liveMeetingByKey.get(columns.tenant_id, columns.organizer_id, columns.external_id!, expiryCutoff);
+    return winner ? { created: false, row: winner } : { failed: 'meeting key conflict without a stored meeting' };
+  }
 
   async getMeeting(tenantId: string, meetingId: string) {
     const row = this.statements.meetingById.get(meetingId, normalizeId(tenantId));
@@ -263,6 +224,7 @@ export class SqliteStore implements Store {
   }
 
   async close() {
+    await this.writer?.close();
     if (this.db.open) this.db.close();
   }
 }

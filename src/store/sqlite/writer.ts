@@ -1,0 +1,118 @@
+// Group commit through the writer thread (writer-thread.ts). Inserts arriving while a batch is being
+// committed wait and go together in the next one: one transaction and one fsync for all of them,
+// and the event loop keeps serving reads meanwhile. Each caller is answered after its commit.
+import { Worker } from 'node:worker_threads';
+import type { meetingColumns, MeetingRow } from '../rows.js';
+import { StoreUnavailable } from '../errors.js';
+
+type Columns = ReturnType<typeof meetingColumns>;
+export type InsertOutcome = { created: true } | { created: false; row: MeetingRow } | { failed: string };
+export interface WriterRequest {
+  items: { columns: Columns; expiryCutoff: string }[];
+}
+export type WriterResponse = { outcomes: InsertOutcome[] } | { error: { code?: string; message: string } };
+
+interface Pending {
+  columns: Columns;
+  expiryCutoff: string;
+  resolve(outcome: InsertOutcome): void;
+  reject(error: unknown): void;
+}
+
+const MAX_BATCHES_IN_FLIGHT = 2;
+
+// The thread always runs the compiled file: under tsx (the tests run src/ after `npm run build`)
+// this module is TypeScript, and tsx's loader does not reach worker threads on Node 20.
+const THREAD = import.meta.url.endsWith('.ts')
+  ? new URL('../../../dist/store/sqlite/writer-thread.js', import.meta.url)
+  : new URL('./writer-thread.js', import.meta.url);
+
+export class SqliteWriter {
+  private worker: Worker | undefined;
+  private queue: Pending[] = [];
+  /** Batches sent to the thread, oldest first; it commits them one after the other. */
+  private inFlight: Pending[][] = [];
+  private closed = false;
+  private drained: (() => void) | undefined;
+
+  constructor(private readonly path: string) {}
+
+  insertOrGet(columns: Columns, expiryCutoff: string): Promise<InsertOutcome> {
+    if (this.closed) return Promise.reject(new StoreUnavailable('the store is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ columns, expiryCutoff, resolve, reject });
+      this.flush();
+    });
+  }
+
+  /** Commits what is queued, then stops the thread. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.inFlight.length > 0 || this.queue.length > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    const worker = this.worker;
+    this.worker = undefined;
+    if (worker) {
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      worker.ref(); // until it has closed its connection
+      worker.postMessage('close');
+      await exited;
+    }
+  }
+
+  private flush() {
+    if (this.queue.length === 0) {
+      if (this.inFlight.length === 0) this.drained?.();
+      return;
+    }
+    // One batch committing and one waiting in the thread's inbox: the thread never waits for us,
+    // and what arrives meanwhile gathers into the next batch.
+    if (this.inFlight.length >= MAX_BATCHES_IN_FLIGHT) return;
+    const batch = this.queue;
+    this.queue = [];
+    this.inFlight.push(batch);
+    const request: WriterRequest = { items: batch.map(({ columns, expiryCutoff }) => ({ columns, expiryCutoff })) };
+    const worker = this.thread();
+    // Keeps the process alive while a commit is pending; an idle thread does not.
+    worker.ref();
+    worker.postMessage(request);
+  }
+
+  private thread(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(THREAD, {
+      workerData: { path: this.path },
+      execArgv: [],
+      // A small heap: the thread only moves rows.
+      resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 },
+    });
+    worker.on('message', (response: WriterResponse) => this.settle(response));
+    worker.on('error', (error) => this.fail(error));
+    worker.on('exit', () => {
+      if (this.worker === worker) this.worker = undefined;
+      this.fail(new Error('the SQLite writer thread stopped'));
+    });
+    this.worker = worker;
+    return worker;
+  }
+
+  private settle(response: WriterResponse) {
+    const batch = this.inFlight.shift() ?? [];
+    if (this.queue.length === 0 && this.inFlight.length === 0) this.worker?.unref();
+    if ('error' in response) {
+      const { code, message } = response.error;
+      const error = code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' ? new StoreUnavailable(message) : Object.assign(new Error(message), { code });
+      for (const pending of batch) pending.reject(error);
+    } else {
+      batch.forEach((pending, i) => pending.resolve(response.outcomes[i]!));
+    }
+    this.flush();
+  }
+
+  /** The thread died: whatever it was committing has an unknown outcome, so it is an error. */
+  private fail(error: unknown) {
+    const batches = this.inFlight;
+    this.inFlight = [];
+    for (const pending of batches.flat()) pending.reject(new StoreUnavailable((error as Error).message ?? String(error)));
+    this.flush();
+  }
+}
