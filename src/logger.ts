@@ -12,7 +12,8 @@ export function createLogger(level: string): FastifyBaseLogger {
       // Tokens never reach the logs: request headers are not logged, and this guards any that are.
       redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
     },
-    pino.destination({ dest: 1, sync: false }),
+    // Bounded: if stdout stops draining, lines beyond 8 MB are dropped rather than held in memory.
+    pino.destination({ dest: 1, sync: false, maxLength: 8 * 1024 * 1024 }),
   );
 }
 
