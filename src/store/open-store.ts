@@ -1,5 +1,6 @@
 // Turns a --db URL into a Store. One adapter per engine; new engines add a case here.
 // Adapters are imported on first use, so a process loads only its own engine's driver (memory).
+import { InvalidConninfo, parseConninfo, redactConninfo } from './postgres/conninfo.js';
 import type { Store } from './store.js';
 
 export class InvalidDatabaseUrl extends Error {}
@@ -15,22 +16,23 @@ export interface StoreOptions {
 export function parseDatabaseUrl(url: string): ParsedDatabaseUrl {
   const sqlite = /^sqlite:(?:\/\/)?(.+)$/.exec(url);
   if (sqlite?.[1]) return { engine: 'sqlite', path: sqlite[1] };
-  if (/^postgres(ql)?:\/\/[^/]/.test(url)) {
+  // libpq's URI form, several hosts included (postgres://u@h1:5432,h2:5432/db?target_session_attrs=read-write).
+  let problem = 'expected sqlite:<path> (e.g. sqlite:./data/meetings.db) or postgres://user@host:5432/db';
+  if (/^postgres(ql)?:\/\//.test(url)) {
     try {
-      new URL(url);
+      parseConninfo(url);
       return { engine: 'postgres', url };
-    } catch {
-      // fall through to the error below
+    } catch (error) {
+      if (!(error instanceof InvalidConninfo)) throw error;
+      problem = `${error.message} (e.g. postgres://user@host1:5432,host2:5432/db?target_session_attrs=read-write)`;
     }
   }
-  throw new InvalidDatabaseUrl(
-    `invalid --db '${redactPassword(url)}': expected sqlite:<path> (e.g. sqlite:./data/meetings.db) or postgres://user@host:5432/db`,
-  );
+  throw new InvalidDatabaseUrl(`invalid --db '${redactPassword(url)}': ${problem}`);
 }
 
-/** The URL without its password, for messages and logs. */
+/** The URL without its password (in the user part or a password= parameter), for messages and logs. */
 export function redactPassword(url: string): string {
-  return url.replace(/^(\w+:\/\/[^:/@]+:)[^@]*@/, '$1***@');
+  return redactConninfo(url);
 }
 
 export async function openStore(url: string, options: StoreOptions = {}): Promise<Store> {

@@ -1,12 +1,16 @@
 // PostgreSQL adapter (pg): a pool of connections shared by the requests of one process; any number
 // of processes on any number of machines share the database. Uniqueness is the unique index's job;
-// insert-or-get is one INSERT … ON CONFLICT, falling back to the row that won.
-import pg from 'pg';
+// insert-or-get is one INSERT … ON CONFLICT, falling back to the row that won. The pool follows the
+// writable primary of a multi-host URL across failovers (primary-pool.ts).
+import type pg from 'pg';
 import type { AccessPolicyGrants, DirectorySeed, DirectoryUser } from '../../domain/directory.js';
 import type { Meeting } from '../../domain/meeting.js';
 import type { MeetingLookup } from '../../domain/ports.js';
 import { StoreUnavailable } from '../errors.js';
 import { MIGRATIONS } from '../migrations.js';
+import { parseConninfo } from './conninfo.js';
+import { isUnavailable } from './failures.js';
+import { PrimaryPool } from './primary-pool.js';
 import { meetingColumns, meetingFromRow, type MeetingRow, normalizeId, GLOBAL_GRANT, userFromRow, type UserRow } from '../rows.js';
 import type { Store } from '../store.js';
 
@@ -16,21 +20,13 @@ const SEED_LOCK = 0x67_6d_02;
 
 export interface PostgresOptions {
   poolSize: number;
-  /** Longest a statement may run, and longest to wait for a connection (ms). */
+  /** Longest a statement may run (ms). */
   statementTimeoutMs: number;
+  /** Longest to wait for a connection to one host (ms); the URL's connect_timeout wins. */
   connectTimeoutMs: number;
 }
 
 export const DEFAULT_POSTGRES_OPTIONS: PostgresOptions = { poolSize: 10, statementTimeoutMs: 5_000, connectTimeoutMs: 3_000 };
-
-// SQLSTATE classes and driver errors that mean "the database is not reachable right now".
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '53300']);
-
-function isUnavailable(error: unknown): boolean {
-  const { code, message } = error as { code?: string; message?: string };
-  if (code && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
-  return /timeout|terminated|Connection terminated|connection.*(closed|ended)|Client has encountered a connection error/i.test(message ?? '');
-}
 
 const MEETING_COLUMNS = 'tenant_id, organizer_id, properties';
 
@@ -118,7 +114,7 @@ const SQL = {
 } as const;
 
 type Statement = (typeof SQL)[keyof typeof SQL];
-type Queryable = pg.Pool | pg.PoolClient;
+type Queryable = PrimaryPool | pg.PoolClient;
 
 function isLookup(statement: Statement): boolean {
   return /^\s*SELECT\b/i.test(statement.text);
@@ -131,22 +127,19 @@ function meetingParams(meeting: Meeting) {
 
 export class PostgresStore implements Store {
   private constructor(
-    private readonly pool: pg.Pool,
+    private readonly pool: PrimaryPool,
     readonly description: string,
   ) {}
 
+  /** `url`: a libpq URI, one host or several (conninfo.ts). */
   static async open(url: string, description: string, options: PostgresOptions = DEFAULT_POSTGRES_OPTIONS): Promise<PostgresStore> {
-    const pool = new pg.Pool({
-      connectionString: url,
-      max: options.poolSize,
-      connectionTimeoutMillis: options.connectTimeoutMs,
-      statement_timeout: options.statementTimeoutMs,
-      query_timeout: options.statementTimeoutMs + 1_000,
-      idleTimeoutMillis: 30_000,
-      application_name: 'graph-meetings',
+    const info = parseConninfo(url);
+    const pool = new PrimaryPool(info, {
+      poolSize: options.poolSize,
+      statementTimeoutMs: options.statementTimeoutMs,
+      connectTimeoutMs: info.connectTimeoutMs ?? options.connectTimeoutMs,
+      applicationName: 'graph-meetings',
     });
-    // An idle connection dropped by the server must not crash the process; the pool reconnects.
-    pool.on('error', () => {});
     const store = new PostgresStore(pool, description);
     try {
       await store.migrate();
@@ -300,13 +293,14 @@ export class PostgresStore implements Store {
     await this.pool.end();
   }
 
-  private run<R extends pg.QueryResultRow = pg.QueryResultRow>(db: Queryable, statement: Statement, values: unknown[]) {
+  private run<R extends pg.QueryResultRow = pg.QueryResultRow>(db: Queryable, statement: Statement, values: unknown[]): Promise<pg.QueryResult<R>> {
     // PostgreSQL text cannot hold U+0000 (it rejects the query), so no stored value contains one:
     // a lookup by such a value finds nothing, exactly as it does on SQLite.
     if (isLookup(statement) && values.some((v) => typeof v === 'string' && v.includes('\u0000'))) {
       return Promise.resolve({ rows: [] as R[], rowCount: 0 } as unknown as pg.QueryResult<R>);
     }
-    return this.guard(() => db.query<R>({ name: statement.name, text: statement.text, values }));
+    const query = { name: statement.name, text: statement.text, values };
+    return this.guard(() => (db instanceof PrimaryPool ? db.query<R>(query) : db.query<R>(query)));
   }
 
   /** Connection failures and timeouts become StoreUnavailable (503); anything else stays a bug. */
@@ -314,31 +308,39 @@ export class PostgresStore implements Store {
     try {
       return await work();
     } catch (error) {
-      throw isUnavailable(error) ? new StoreUnavailable((error as Error).message) : error;
+      if (error instanceof StoreUnavailable) throw error;
+      throw isUnavailable(error) ? new StoreUnavailable((error as Error).message, { cause: error }) : error;
     }
   }
 
   private async withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.guard(() => this.pool.connect());
-    let broken = false;
+    let broken: Error | undefined;
     try {
       return await work(client);
     } catch (error) {
-      broken = isUnavailable(error) || error instanceof StoreUnavailable;
+      if (isUnavailable(error) || error instanceof StoreUnavailable) broken = error as Error;
       throw error;
     } finally {
-      // A connection that failed mid-way is discarded rather than handed to the next request.
+      // A connection that failed mid-way is discarded rather than handed to the next request; the
+      // error tells the pool whether its server is lost (then the primary is looked up again).
       client.release(broken);
     }
   }
 
-  /** BEGIN … COMMIT; a reply is only sent after COMMIT succeeded. */
+  /**
+   * BEGIN … COMMIT; a reply is only sent after COMMIT succeeded and, with synchronous replication,
+   * was confirmed by a standby. An unknown outcome (connection lost during COMMIT) is an error.
+   */
   private transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     return this.withClient(async (client) => {
       await this.guard(() => client.query('BEGIN'));
       try {
         const result = await work(client);
-        await this.guard(() => client.query('COMMIT'));
+        await this.guard(async () => {
+          await client.query('COMMIT');
+          this.pool.confirmCommit(client);
+        });
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});
