@@ -26,6 +26,7 @@ const { values } = parseArgs({
 });
 const SECONDS = Number(values.seconds);
 const ROUNDS = Number(values.rounds);
+const WARM_UP_SECONDS = 2;
 const CONNECTIONS = values.connections.split(',').map(Number);
 const SCENARIOS = values.only.split(',') as Scenario[];
 const SCALE = values.scale === 'none' ? [] : values.scale.split(',').map(Number);
@@ -118,10 +119,10 @@ async function startServer(db: string, workers: number): Promise<{ child: ChildP
   return { child, target: { url, pid: child.pid!, token, getPath: `/v1.0/me/onlineMeetings/${encodeURIComponent(id)}` } };
 }
 
-async function load(target: Target, scenario: Scenario, connections: number): Promise<LoadResult & { cpuSeconds: number; rssMb: number }> {
+async function load(target: Target, scenario: Scenario, connections: number, seconds = SECONDS): Promise<LoadResult & { cpuSeconds: number; rssMb: number }> {
   const cpuBefore = cpuSeconds(target.pid);
   const run = loader === 'wrk' ? runWrk : runAutocannon;
-  const result = await run({ ...target, scenario, connections, seconds: SECONDS, wrkDir: join(root, 'bench', 'wrk') });
+  const result = await run({ ...target, scenario, connections, seconds, wrkDir: join(root, 'bench', 'wrk') });
   return { ...result, cpuSeconds: cpuSeconds(target.pid) - cpuBefore, rssMb: rssMb(target.pid) };
 }
 
@@ -135,6 +136,9 @@ const median = (values: number[]) => {
 async function measure(setup: string, server: Target, baseline: Target, scenario: Scenario, connections: number) {
   const ours: Awaited<ReturnType<typeof load>>[] = [];
   const bare: number[] = [];
+  // Unmeasured warm-up of both: JIT compilation and first reads of the file are not steady state.
+  await load(server, scenario, connections, WARM_UP_SECONDS);
+  await load(baseline, scenario, connections, WARM_UP_SECONDS);
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? (['baseline', 'server'] as const) : (['server', 'baseline'] as const);
     for (const which of order) {
