@@ -21,7 +21,7 @@ function collect(value: string, previous: string[] | undefined): string[] {
 }
 
 export const dbOption = () =>
-  option('--db <url>', 'database URL: sqlite:<path> or postgres://user:password@host:5432/db').default(DEFAULT_CONFIG.db);
+  option('--db <url>', 'database URL: sqlite:<path>, postgres://user:password@host:5432/db, or libpq multi-host postgres://user@h1:5432,h2:5432/db?target_session_attrs=read-write').default(DEFAULT_CONFIG.db);
 
 export const dbPoolOption = () =>
   option('--db-pool <n>', 'database connections per server process (PostgreSQL)')

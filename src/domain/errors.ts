@@ -33,6 +33,14 @@ export class CorruptedMeetingId extends DomainError {
   }
 }
 
+/**
+ * The persistence behind the domain's ports cannot be reached or did not answer in time; the
+ * outcome of a write is unknown. Raised by store adapters; a "try later", not a fault.
+ */
+export class StoreUnavailable extends Error {
+  override name = 'StoreUnavailable';
+}
+
 /** Only a meeting's organizer may change or delete it. */
 export class NotOrganizer extends DomainError {
   override name = 'NotOrganizer';

@@ -31,6 +31,12 @@ export interface MeetingRepository {
   deleteMeeting(tenantId: string, meetingId: string): Promise<boolean>;
 }
 
+/** Whether persistence answers (for health checks). */
+export interface StoreHealth {
+  /** Resolves when the database answers; rejects otherwise. */
+  ping(): Promise<void>;
+}
+
 export interface DirectoryRepository {
   /** By object id or (case-insensitive) userPrincipalName, within one tenant. */
   findUser(tenantId: string, idOrUpn: string): Promise<DirectoryUser | undefined>;

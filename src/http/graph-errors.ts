@@ -2,8 +2,7 @@
 // errors become Graph's wire shape: {"error":{"code","message","innerError":{date,request-id,client-request-id}}}.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticationFailed, DelegatedOnlyRoute, InsufficientPrivileges, NoAccessPolicy } from '../auth/errors.js';
-import { CorruptedMeetingId, InvalidRequest, MeetingNotFound, NotOrganizer, UserNotFound } from '../domain/errors.js';
-import { StoreUnavailable } from '../store/errors.js';
+import { CorruptedMeetingId, InvalidRequest, MeetingNotFound, NotOrganizer, StoreUnavailable, UserNotFound } from '../domain/errors.js';
 
 export class GraphError extends Error {
   constructor(

@@ -1,4 +1,2 @@
-/** The database cannot be reached or did not answer in time; the outcome of a write is unknown. */
-export class StoreUnavailable extends Error {
-  override name = 'StoreUnavailable';
-}
+// The store raises the domain's own "unavailable" error, so callers above never import store code.
+export { StoreUnavailable } from '../domain/errors.js';

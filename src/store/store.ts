@@ -1,8 +1,8 @@
 // The one persistence contract. Every engine (SQLite now, PostgreSQL next) implements all of it,
 // asynchronously, so callers never depend on which engine answers.
-import type { DirectoryRepository, MeetingRepository } from '../domain/ports.js';
+import type { DirectoryRepository, MeetingRepository, StoreHealth } from '../domain/ports.js';
 
-export interface Store extends MeetingRepository, DirectoryRepository {
+export interface Store extends MeetingRepository, DirectoryRepository, StoreHealth {
   /** Short description for start-up output, e.g. `sqlite:./data/meetings.db`. */
   readonly description: string;
   /**
@@ -10,7 +10,5 @@ export interface Store extends MeetingRepository, DirectoryRepository {
    * processes race to create it, all of them get the one that was stored first.
    */
   getOrCreateSetting(name: string, create: () => Promise<string>): Promise<string>;
-  /** Resolves when the database answers; rejects otherwise. */
-  ping(): Promise<void>;
   close(): Promise<void>;
 }

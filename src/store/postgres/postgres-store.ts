@@ -296,7 +296,7 @@ export class PostgresStore implements Store {
   private run<R extends pg.QueryResultRow = pg.QueryResultRow>(db: Queryable, statement: Statement, values: unknown[]): Promise<pg.QueryResult<R>> {
     // PostgreSQL text cannot hold U+0000 (it rejects the query), so no stored value contains one:
     // a lookup by such a value finds nothing, exactly as it does on SQLite.
-    if (isLookup(statement) && values.some((v) => typeof v === 'string' && v.includes('\u0000'))) {
+    if (values.some((v) => typeof v === 'string' && v.includes('\u0000')) && isLookup(statement)) {
       return Promise.resolve({ rows: [] as R[], rowCount: 0 } as unknown as pg.QueryResult<R>);
     }
     const query = { name: statement.name, text: statement.text, values };

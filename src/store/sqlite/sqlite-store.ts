@@ -10,8 +10,8 @@ import { StoreUnavailable } from '../errors.js';
 import type { Store } from '../store.js';
 import { meetingColumns, meetingFromRow, type MeetingRow, normalizeId, GLOBAL_GRANT, userFromRow, type UserRow } from '../rows.js';
 import { MIGRATIONS } from '../migrations.js';
-import { BUSY_TIMEOUT_MS, INSERT_MEETING, LIVE_MEETING_BY_KEY } from './statements.js';
-import { type InsertOutcome, SqliteWriter } from './writer.js';
+import { BUSY_TIMEOUT_MS, INSERT_MEETING, insertOrGetStep, LIVE_MEETING_BY_KEY } from './statements.js';
+import { SqliteWriter } from './writer.js';
 
 type InsertOrGetResult = { meeting: Meeting; created: boolean };
 
@@ -103,16 +103,9 @@ export class SqliteStore implements Store {
     const columns = meetingColumns(meeting);
     const outcome = this.writer
       ? await this.writer.insertOrGet(columns, expiryCutoff)
-      : this.write(() => this.insertOrGetHere(columns, expiryCutoff));
+      : this.write(() => insertOrGetStep(this.statements.insertMeeting, this.statements.liveMeetingByKey, columns, expiryCutoff));
     if ('failed' in outcome) throw new Error(outcome.failed);
     return outcome.created ? { meeting, created: true } : { meeting: meetingFromRow(outcome.row), created: false };
-  }
-
-  /** The writer thread's step, on this connection (an in-memory database). */
-  private insertOrGetHere(columns: ReturnType<typeof meetingColumns>, expiryCutoff: string): InsertOutcome {
-    if (this.statements.insertMeeting.run({ ...columns, expiry_cutoff: expiryCutoff }).changes === 1) return { created: true };
-    const winner = this.statements.liveMeetingByKey.get(columns.tenant_id, columns.organizer_id, columns.external_id!, expiryCutoff);
-    return winner ? { created: false, row: winner } : { failed: 'meeting key conflict without a stored meeting' };
   }
 
   async getMeeting(tenantId: string, meetingId: string) {

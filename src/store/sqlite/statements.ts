@@ -1,4 +1,9 @@
-// SQL shared by the main connection and the writer thread's.
+// SQL shared by the main connection and the writer thread's, and the insert-or-get step both run.
+import type Database from 'better-sqlite3';
+import type { meetingColumns, MeetingRow } from '../rows.js';
+
+export type MeetingColumns = ReturnType<typeof meetingColumns>;
+export type InsertOutcome = { created: true } | { created: false; row: MeetingRow } | { failed: string };
 
 /** A live meeting by its createOrGet key (expiry after the cutoff). */
 export const LIVE_MEETING_BY_KEY = `SELECT tenant_id, organizer_id, properties FROM meetings
@@ -16,3 +21,15 @@ export const INSERT_MEETING = `INSERT INTO meetings (id, tenant_id, organizer_id
    WHERE meetings.expiry_date_time <= @expiry_cutoff`;
 
 export const BUSY_TIMEOUT_MS = 15_000;
+
+/** One insert-or-get, inside the caller's transaction: the unique index decides, a racer gets the winner's row. */
+export function insertOrGetStep(
+  insert: Database.Statement,
+  liveByKey: Database.Statement<[string, string, string, string], MeetingRow>,
+  columns: MeetingColumns,
+  expiryCutoff: string,
+): InsertOutcome {
+  if (insert.run({ ...columns, expiry_cutoff: expiryCutoff }).changes === 1) return { created: true };
+  const winner = liveByKey.get(columns.tenant_id, columns.organizer_id, columns.external_id!, expiryCutoff);
+  return winner ? { created: false, row: winner } : { failed: 'meeting key conflict without a stored meeting' };
+}

@@ -4,8 +4,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { MeetingRow } from '../rows.js';
-import { BUSY_TIMEOUT_MS, INSERT_MEETING, LIVE_MEETING_BY_KEY } from './statements.js';
-import type { WriterRequest, WriterResponse, InsertOutcome } from './writer.js';
+import { BUSY_TIMEOUT_MS, INSERT_MEETING, type InsertOutcome, insertOrGetStep, LIVE_MEETING_BY_KEY } from './statements.js';
+import type { WriterRequest, WriterResponse } from './writer.js';
 
 const db = new Database((workerData as { path: string }).path);
 db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -17,12 +17,7 @@ const insert = db.prepare(INSERT_MEETING);
 const liveByKey = db.prepare<[string, string, string, string], MeetingRow>(LIVE_MEETING_BY_KEY);
 
 const runBatch = db.transaction((items: WriterRequest['items']): InsertOutcome[] =>
-  items.map(({ columns, expiryCutoff }) => {
-    if (insert.run({ ...columns, expiry_cutoff: expiryCutoff }).changes === 1) return { created: true };
-    // The key is held by a live meeting: the racer's answer is that meeting.
-    const winner = liveByKey.get(columns.tenant_id, columns.organizer_id, columns.external_id!, expiryCutoff);
-    return winner ? { created: false, row: winner } : { failed: 'meeting key conflict without a stored meeting' };
-  }),
+  items.map(({ columns, expiryCutoff }) => insertOrGetStep(insert, liveByKey, columns, expiryCutoff)),
 );
 
 parentPort!.on('message', (request: WriterRequest | 'close') => {

@@ -2,11 +2,8 @@
 // committed wait and go together in the next one: one transaction and one fsync for all of them,
 // and the event loop keeps serving reads meanwhile. Each caller is answered after its commit.
 import { Worker } from 'node:worker_threads';
-import type { meetingColumns, MeetingRow } from '../rows.js';
 import { StoreUnavailable } from '../errors.js';
-
-type Columns = ReturnType<typeof meetingColumns>;
-export type InsertOutcome = { created: true } | { created: false; row: MeetingRow } | { failed: string };
+import type { InsertOutcome, MeetingColumns as Columns } from './statements.js';
 export interface WriterRequest {
   items: { columns: Columns; expiryCutoff: string }[];
 }
