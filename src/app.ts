@@ -3,18 +3,23 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { AccessLog, createLogger } from './logger.js';
+import { resolveAdminKey } from './auth/admin-key.js';
 import { Authorizer } from './auth/authorize.js';
 import { loadDevIssuer } from './auth/dev-issuer.js';
 import { discoverIssuer } from './auth/oidc-discovery.js';
 import { TokenVerifier } from './auth/token-verifier.js';
 import { type Config, DEFAULT_CONFIG, validateConfig } from './config/config.js';
 import { loadDirectoryFile } from './config/directory-file.js';
+import { ControlState } from './control/control-state.js';
+import { VirtualClock } from './control/virtual-clock.js';
 import { systemClock } from './domain/clock.js';
+import { RequestGate } from './http/authenticate.js';
 import { publicUrlResolver } from './http/base-url.js';
 import { createEdgeGuard } from './http/client-errors.js';
 import { clientRequestIdOf, sendGraphError, toGraphError } from './http/graph-errors.js';
 import { registerJsonBodyParser } from './http/json-body.js';
 import { rewriteODataPath } from './http/odata-path.js';
+import { registerAdminRoutes } from './http/routes/admin/index.js';
 import { registerBatchRoutes } from './http/routes/batch.js';
 import { registerDevIssuerRoutes } from './http/routes/dev-issuer.js';
 import { registerHealthRoute } from './http/routes/health.js';
@@ -29,6 +34,8 @@ export interface BuiltApp {
   store: Store;
   /** How callers get tokens: the dev issuer's URL, or the external issuer. */
   issuer: string;
+  /** The control API's key; undefined when /__admin is off. */
+  adminKey: string | undefined;
 }
 
 export async function buildApp(overrides: Partial<Config> = {}): Promise<FastifyInstance> {
@@ -42,6 +49,13 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
     if (config.directory) await store.seedDirectory(await loadDirectoryFile(config.directory));
     const keys = config.auth === 'oidc' ? await discoverIssuer(config.issuer!) : await loadDevIssuer(store);
     const verifier = new TokenVerifier({ issuer: keys.issuer, audiences: config.audiences, keys: keys.keys });
+    const gate = new RequestGate(verifier);
+    // The testing toolkit's shared state: this process's copy, checked at the start of every request.
+    const clock = new VirtualClock(config.clock ?? systemClock);
+    const control = new ControlState(store.control);
+    control.subscribe((record) => clock.apply(record.clock));
+    await control.refresh();
+    const adminKey = await resolveAdminKey(store, config);
     // Answers from below the router (parser errors, 413s while the body is still arriving) in Graph's shape.
     const edge = createEdgeGuard({ bodyLimit: config.maxBody });
     const app = Fastify({
@@ -73,6 +87,7 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
     });
     app.addHook('onRequest', async (request, reply) => {
       reply.header('request-id', request.id).header('client-request-id', clientRequestIdOf(request));
+      await control.refresh();
     });
     app.addHook('onSend', async (_request, reply) => {
       // A pooled connection would otherwise keep a stopping server alive until its keep-alive timeout.
@@ -89,14 +104,15 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
     registerHealthRoute(app, store);
     if ('sign' in keys) registerDevIssuerRoutes(app, keys, publicUrl);
     registerOnlineMeetingRoutes(app, {
-      meetings: { meetings: store, directory: store, clock: config.clock ?? systemClock },
-      verifier,
+      meetings: { meetings: store, directory: store, clock },
+      gate,
       authorizer: new Authorizer(store),
       publicUrl,
     });
-    registerBatchRoutes(app, { verifier });
+    registerBatchRoutes(app, { gate });
+    await registerAdminRoutes(app, { key: adminKey, store, control, clock });
     app.addHook('onClose', async () => store.close());
-    return { app, store, issuer: keys.issuer };
+    return { app, store, issuer: keys.issuer, adminKey };
   } catch (error) {
     await store.close();
     throw error;

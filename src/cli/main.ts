@@ -6,6 +6,8 @@ import { DatabaseUnreachable, InvalidDatabaseUrl, openStore, redactPassword } fr
 import { audienceOption, dbOption, envName, serveOptions } from './options.js';
 import { serve, type ServeFlags } from './serve.js';
 import { token, type TokenFlags } from './token.js';
+import { registerAdminCommands } from './admin/index.js';
+import { storedAdminKey } from '../auth/admin-key.js';
 
 /** Configuration mistakes end the process with one line, not a stack trace. */
 function fail(error: unknown): never {
@@ -73,5 +75,30 @@ program
       fail(error);
     }
   });
+
+program
+  .command('admin-key')
+  .description("print the dev-mode admin key for the control API /__admin (generated once, kept in the database; uses the same --db as serve)")
+  .addOption(dbOption())
+  .action(async (flags: { db: string }) => {
+    try {
+      const store = await openStore(flags.db);
+      try {
+        process.stdout.write(`${await storedAdminKey(store)}\n`);
+      } finally {
+        await store.close();
+      }
+    } catch (error) {
+      fail(error);
+    }
+  });
+
+registerAdminCommands(program, async (action) => {
+  try {
+    await action();
+  } catch (error) {
+    fail(error);
+  }
+});
 
 await program.parseAsync(process.argv);

@@ -51,4 +51,15 @@ export const serveOptions = () => [
   option('--public-url <url>', 'base URL for join links and @odata.context (default: the listening address)'),
   option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace or silent').default(DEFAULT_CONFIG.logLevel),
   option('--max-body <bytes>', 'largest accepted request body in bytes').default(DEFAULT_CONFIG.maxBody).argParser(integer('--max-body')),
+  adminKeyOption(),
+  option('--faults <file>', 'JSON array of fault rules to load at start-up (see /__admin/faults)'),
+  option('--limits <mode>', "Graph's limits: off, graph (2,000 meetings per organizer per month, 2,000 requests/s per app) or a JSON file of numbers").default(
+    DEFAULT_CONFIG.limits,
+  ),
+  option('--request-log-size <n>', 'requests kept in this process\'s request log (/__admin/requests); 0 turns it off')
+    .default(DEFAULT_CONFIG.requestLogSize)
+    .argParser(integer('--request-log-size')),
 ];
+
+export const adminKeyOption = () =>
+  option('--admin-key <key>', 'key for the control API /__admin (default in --auth dev: generated once and kept in the database; see `graph-meetings admin-key`)');

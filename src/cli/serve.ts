@@ -18,6 +18,10 @@ export interface ServeFlags {
   publicUrl?: string;
   logLevel: string;
   maxBody: number;
+  adminKey?: string;
+  faults?: string;
+  limits: string;
+  requestLogSize: number;
 }
 
 function configOf(flags: ServeFlags): Config {
@@ -33,6 +37,10 @@ function configOf(flags: ServeFlags): Config {
     publicUrl: flags.publicUrl,
     logLevel: flags.logLevel,
     maxBody: flags.maxBody,
+    adminKey: flags.adminKey,
+    faults: flags.faults,
+    limits: flags.limits,
+    requestLogSize: flags.requestLogSize,
   };
 }
 

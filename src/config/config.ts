@@ -22,8 +22,16 @@ export interface Config {
   logLevel: string;
   /** Largest accepted request body, in bytes. */
   maxBody: number;
-  /** Time source (tests inject one). */
+  /** Time source (tests inject one); the control API's virtual clock runs on top of it. */
   clock?: Clock;
+  /** Key guarding `/__admin` (generated and kept in the database in dev mode when absent). */
+  adminKey?: string;
+  /** JSON file of fault rules loaded at start-up (`serve --faults`). */
+  faults?: string;
+  /** Graph's limits: 'off', 'graph' (the documented numbers) or a JSON file of numbers. */
+  limits: string;
+  /** Requests kept in this process's request log (`/__admin/requests`). */
+  requestLogSize: number;
 }
 
 export const GRAPH_AUDIENCES = [
@@ -41,6 +49,8 @@ export const DEFAULT_CONFIG: Config = {
   audiences: GRAPH_AUDIENCES,
   logLevel: 'info',
   maxBody: 1024 * 1024,
+  limits: 'off',
+  requestLogSize: 1000,
 };
 
 export class ConfigError extends Error {}
@@ -53,6 +63,10 @@ export function validateConfig(config: Config): Config {
   }
   if (!Number.isInteger(config.maxBody) || config.maxBody < 1024) throw new ConfigError(`invalid --max-body '${config.maxBody}': at least 1024 bytes`);
   if (!Number.isInteger(config.dbPool) || config.dbPool < 1) throw new ConfigError(`invalid --db-pool '${config.dbPool}': at least 1`);
+  if (!Number.isInteger(config.requestLogSize) || config.requestLogSize < 0) {
+    throw new ConfigError(`invalid --request-log-size '${config.requestLogSize}': a whole number, 0 to turn the log off`);
+  }
+  if (config.adminKey !== undefined && config.adminKey.length < 8) throw new ConfigError('--admin-key must be at least 8 characters');
   if (config.audiences.length === 0) throw new ConfigError('at least one --audience is needed');
   for (const [name, url] of [['--issuer', config.issuer], ['--public-url', config.publicUrl]] as const) {
     if (url !== undefined && !/^https?:\/\/[^\s/]+/.test(url)) throw new ConfigError(`invalid ${name} '${url}': expected an http(s) URL`);

@@ -1,31 +1,55 @@
-// onRequest step of every API route: bearer token → principal → the user the call acts for.
-// It runs before the body is read, so an anonymous caller learns nothing about body rules.
-import type { FastifyRequest } from 'fastify';
+// onRequest step of every API route: bearer token → principal → admission (faults, rate limits)
+// → the user the call acts for. It runs before the body is read, so an anonymous caller learns
+// nothing about body rules.
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Authorizer, Caller, Owner } from '../auth/authorize.js';
 import type { Operation } from '../auth/permissions.js';
+import type { Principal } from '../auth/principal.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
+    /** Who the verified token names (set before admission steps run). */
+    principal?: Principal;
     caller?: Caller;
   }
 }
 
-function bearerToken(request: FastifyRequest): string | undefined {
+/**
+ * A step every authenticated API request passes after its token is verified and before it is
+ * authorized or served: the testing toolkit's faults and rate limits. It may throw a GraphError
+ * (answered as usual), delay, or end the connection itself.
+ */
+export type AdmissionStep = (request: FastifyRequest, reply: FastifyReply, principal: Principal) => Promise<void>;
+
+export function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (typeof header !== 'string') return undefined;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return match?.[1];
 }
 
-export function authenticate(
-  verifier: TokenVerifier,
-  authorizer: Authorizer,
-  operation: Operation,
-  ownerOf: (request: FastifyRequest) => Owner,
-) {
-  return async (request: FastifyRequest) => {
-    const principal = await verifier.verify(bearerToken(request));
+/** Token verification plus the admission steps, shared by every API route. */
+export class RequestGate {
+  private readonly steps: AdmissionStep[] = [];
+
+  constructor(private readonly verifier: TokenVerifier) {}
+
+  use(step: AdmissionStep) {
+    this.steps.push(step);
+  }
+
+  async admit(request: FastifyRequest, reply: FastifyReply): Promise<Principal> {
+    const principal = await this.verifier.verify(bearerToken(request));
+    request.principal = principal;
+    for (const step of this.steps) await step(request, reply, principal);
+    return principal;
+  }
+}
+
+export function authenticate(gate: RequestGate, authorizer: Authorizer, operation: Operation, ownerOf: (request: FastifyRequest) => Owner) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const principal = await gate.admit(request, reply);
     request.caller = await authorizer.authorize(principal, ownerOf(request), operation);
   };
 }
@@ -34,8 +58,8 @@ export function authenticate(
  * onRequest step of routes that need a valid token but no particular permission: $batch, whose
  * items are each authorized by their own route.
  */
-export function authenticateToken(verifier: TokenVerifier) {
-  return async (request: FastifyRequest) => {
-    await verifier.verify(bearerToken(request));
+export function authenticateToken(gate: RequestGate) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    await gate.admit(request, reply);
   };
 }

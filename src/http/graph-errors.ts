@@ -10,6 +10,8 @@ export class GraphError extends Error {
     readonly code: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** Further innerError members some errors carry (throttling's code, message and status). */
+    readonly innerError: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -45,7 +47,18 @@ export const graphErrors = {
   headersTooLarge: (limit: number) =>
     new GraphError(431, 'RequestHeaderFieldsTooLarge', `The request headers exceed the maximum allowed size of ${limit} bytes.`),
   notImplemented: (message: string) => new GraphError(501, 'NotImplemented', message),
+  /** Throttling, as Graph answers it (protocol §8); the wait is rounded up to whole seconds. */
+  tooManyRequests: (retryAfterSeconds: number) =>
+    new GraphError(
+      429,
+      'TooManyRequests',
+      'Please retry again later.',
+      { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+      { code: '429', message: 'Please retry after', status: '429' },
+    ),
   internal: () => new GraphError(500, 'InternalServerError', 'An internal server error occurred.'),
+  badGateway: () => new GraphError(502, 'BadGateway', 'The server received an invalid response from an upstream server.'),
+  gatewayTimeout: () => new GraphError(504, 'GatewayTimeout', 'The upstream server did not answer in time.'),
   unavailable: (retryAfterSeconds: number) =>
     new GraphError(503, 'serviceNotAvailable', 'The service is temporarily unavailable. Please retry later.', {
       'retry-after': String(retryAfterSeconds),
@@ -99,7 +112,7 @@ export function errorBody(error: GraphError, requestId: string, clientRequestId:
     error: {
       code: error.code,
       message: error.message,
-      innerError: { date: innerErrorDate(), 'request-id': requestId, 'client-request-id': clientRequestId },
+      innerError: { date: innerErrorDate(), 'request-id': requestId, 'client-request-id': clientRequestId, ...error.innerError },
     },
   };
 }

@@ -70,4 +70,32 @@ export const MIGRATIONS: Migration[] = [
       WHERE expiry_date_time LIKE '+%' OR expiry_date_time LIKE '-%';
     `,
   },
+  {
+    version: 3,
+    name: 'testing toolkit: control state, fault rules, creation counters',
+    // One row of shared control state; `version` changes with every write so each process can tell
+    // cheaply whether its cached copy is current.
+    sql: `
+      CREATE TABLE control_state (
+        id INTEGER PRIMARY KEY,
+        version BIGINT NOT NULL,
+        clock TEXT,
+        resets BIGINT NOT NULL
+      );
+      INSERT INTO control_state (id, version, clock, resets) VALUES (1, 0, NULL, 0);
+      CREATE TABLE fault_rules (
+        id TEXT PRIMARY KEY,
+        position BIGINT NOT NULL,
+        rule TEXT NOT NULL,
+        matched BIGINT NOT NULL
+      );
+      CREATE TABLE creation_counts (
+        tenant_id TEXT NOT NULL,
+        organizer_id TEXT NOT NULL,
+        time_window TEXT NOT NULL,
+        created BIGINT NOT NULL,
+        PRIMARY KEY (tenant_id, organizer_id, time_window)
+      );
+    `,
+  },
 ];

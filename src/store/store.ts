@@ -1,10 +1,13 @@
 // The one persistence contract. Every engine (SQLite now, PostgreSQL next) implements all of it,
 // asynchronously, so callers never depend on which engine answers.
+import type { ControlRepository } from '../control/ports.js';
 import type { DirectoryRepository, MeetingRepository, StoreHealth } from '../domain/ports.js';
 
 export interface Store extends MeetingRepository, DirectoryRepository, StoreHealth {
   /** Short description for start-up output, e.g. `sqlite:./data/meetings.db`. */
   readonly description: string;
+  /** The testing toolkit's shared state (faults, clock, limits counters, reset, snapshots). */
+  readonly control: ControlRepository;
   /**
    * A small named value kept with the data (the dev issuer's signing key). When several
    * processes race to create it, all of them get the one that was stored first.

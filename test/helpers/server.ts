@@ -13,9 +13,23 @@ export interface RunningServer {
   url: string;
   dir: string;
   dbPath: string;
+  /** The control API with the admin key: path below /__admin, e.g. '/clock'. */
+  admin(method: string, path: string, json?: unknown): Promise<Response>;
   /** fetch against this server: path is relative to the server root, e.g. '/v1.0/me/...'. */
   request(path: string, init?: RequestInit & { token?: string; json?: unknown }): Promise<Response>;
   close(): Promise<void>;
+}
+
+/** The admin key every test server is started with (unless a test passes its own). */
+export const TEST_ADMIN_KEY = 'test-admin-key-0123456789';
+
+/** Calls the control API of the server at `url` with `key`. */
+export function adminFetch(url: string, method: string, path: string, json?: unknown, key = TEST_ADMIN_KEY): Promise<Response> {
+  return fetch(`${url}/__admin${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(json === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(json === undefined ? {} : { body: JSON.stringify(json) }),
+  });
 }
 
 export function tempDir(prefix = 'graph-meetings-test-'): string {
@@ -35,6 +49,7 @@ export async function startServer(options: { issuer?: TestIssuer; directory?: un
     db: `sqlite:${dbPath}`,
     port: 0,
     logLevel: 'silent',
+    adminKey: TEST_ADMIN_KEY,
     ...(options.issuer ? { auth: 'oidc', issuer: options.issuer.url } : {}),
     ...(options.directory ? { directory: writeDirectory(dir, options.directory) } : {}),
     ...options.config,
@@ -48,6 +63,7 @@ export async function startServer(options: { issuer?: TestIssuer; directory?: un
     url,
     dir,
     dbPath,
+    admin: (method, path, json) => adminFetch(url, method, path, json),
     request(path, init = {}) {
       const { token, json, ...rest } = init;
       const headers = new Headers(rest.headers);

@@ -2,15 +2,14 @@
 // with inject(), so it meets exactly the routes, authorization, validation and errors a direct call
 // would; the batch only adds ordering (dependsOn) and the envelope.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { TokenVerifier } from '../../auth/token-verifier.js';
-import { authenticateToken } from '../authenticate.js';
+import { authenticateToken, type RequestGate } from '../authenticate.js';
 import { type BatchItem, batchKey, parseBatchRequest } from '../batch-request.js';
 import { clientRequestIdOf, errorBody, type GraphError, graphErrors } from '../graph-errors.js';
 import { API_VERSIONS, type ApiVersion, sendOData } from '../odata.js';
 import { registerResource } from '../resource.js';
 
 export interface BatchRoutesDeps {
-  verifier: TokenVerifier;
+  gate: RequestGate;
 }
 
 export interface BatchItemResponse {
@@ -37,7 +36,7 @@ export function registerBatchRoutes(app: FastifyInstance, deps: BatchRoutesDeps)
   for (const version of API_VERSIONS) {
     registerResource(app, `/${version}/$batch`, {
       POST: {
-        onRequest: authenticateToken(deps.verifier),
+        onRequest: authenticateToken(deps.gate),
         handler: async (request, reply) => {
           const items = parseBatchRequest(request.body);
           const responses = await new BatchRun(app, request, version, items).run();

@@ -3,7 +3,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authorizer, Owner } from '../../auth/authorize.js';
 import { InsufficientPrivileges } from '../../auth/errors.js';
 import type { Operation } from '../../auth/permissions.js';
-import type { TokenVerifier } from '../../auth/token-verifier.js';
 import { createMeeting, type CreateMeetingBody } from '../../domain/create-meeting.js';
 import { type CreateOrGetBody, createOrGetMeeting, type MeetingDeps } from '../../domain/create-or-get.js';
 import type { DirectoryUser } from '../../domain/directory.js';
@@ -13,7 +12,7 @@ import { deleteMeeting, lookupMeetings } from '../../domain/lookup-meetings.js';
 import type { Meeting } from '../../domain/meeting.js';
 import { findMeeting, isVisibleTo, readMeetingAs } from '../../domain/read-meeting.js';
 import { type MeetingPatch, updateMeeting } from '../../domain/update-meeting.js';
-import { authenticate, authenticateToken } from '../authenticate.js';
+import { authenticate, authenticateToken, type RequestGate } from '../authenticate.js';
 import { graphErrors } from '../graph-errors.js';
 import { type ApiVersion, odataContext, sendOData, wantsUnknownEnumMembers } from '../odata.js';
 import { meetingKey } from '../odata-path.js';
@@ -33,7 +32,7 @@ import { serializeMeeting, serializeMeetingText } from '../serialize-meeting.js'
 
 export interface OnlineMeetingRoutesDeps {
   meetings: MeetingDeps;
-  verifier: TokenVerifier;
+  gate: RequestGate;
   authorizer: Authorizer;
   publicUrl: (request: FastifyRequest) => string;
 }
@@ -93,7 +92,7 @@ export function registerOnlineMeetingRoutes(app: FastifyInstance, deps: OnlineMe
       const handlers = new MeetingHandlers(deps, version, segment);
       const guarded = (operation: Operation, route: MethodRoute): MethodRoute => ({
         ...route,
-        onRequest: authenticate(deps.verifier, deps.authorizer, operation, (request) =>
+        onRequest: authenticate(deps.gate, deps.authorizer, operation, (request) =>
           segment.owner(request.params as Record<string, string>),
         ),
       });
@@ -119,7 +118,7 @@ export function registerOnlineMeetingRoutes(app: FastifyInstance, deps: OnlineMe
       });
       for (const path of NOT_IMPLEMENTED) {
         // Like every API path, these need a valid token first; then they say what they are.
-        app.all(`${base}${path}`, { onRequest: authenticateToken(deps.verifier) }, async () => {
+        app.all(`${base}${path}`, { onRequest: authenticateToken(deps.gate) }, async () => {
           throw graphErrors.notImplemented('This part of the onlineMeetings resource is not implemented by this server.');
         });
       }

@@ -11,6 +11,7 @@ import { MIGRATIONS } from '../migrations.js';
 import { parseConninfo } from './conninfo.js';
 import { isUnavailable } from './failures.js';
 import { PrimaryPool } from './primary-pool.js';
+import { PostgresControlStore } from './control-store.js';
 import { meetingColumns, meetingFromRow, type MeetingRow, normalizeId, GLOBAL_GRANT, userFromRow, type UserRow } from '../rows.js';
 import type { Store } from '../store.js';
 
@@ -126,10 +127,18 @@ function meetingParams(meeting: Meeting) {
 }
 
 export class PostgresStore implements Store {
+  readonly control: PostgresControlStore;
+
   private constructor(
     private readonly pool: PrimaryPool,
     readonly description: string,
-  ) {}
+  ) {
+    this.control = new PostgresControlStore({
+      pool,
+      query: (text, values) => this.guard(() => this.pool.query({ text, values: values ?? [] })),
+      transaction: (work) => this.transaction(work),
+    });
+  }
 
   /** `url`: a libpq URI, one host or several (conninfo.ts). */
   static async open(url: string, description: string, options: PostgresOptions = DEFAULT_POSTGRES_OPTIONS): Promise<PostgresStore> {
@@ -143,6 +152,7 @@ export class PostgresStore implements Store {
     const store = new PostgresStore(pool, description);
     try {
       await store.migrate();
+      store.control.start();
     } catch (error) {
       await pool.end();
       throw error;
@@ -290,6 +300,7 @@ export class PostgresStore implements Store {
   }
 
   async close() {
+    this.control.close();
     await this.pool.end();
   }
 

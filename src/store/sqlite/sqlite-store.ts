@@ -12,11 +12,13 @@ import { meetingColumns, meetingFromRow, type MeetingRow, normalizeId, GLOBAL_GR
 import { MIGRATIONS } from '../migrations.js';
 import { BUSY_TIMEOUT_MS, INSERT_MEETING, insertOrGetStep, LIVE_MEETING_BY_KEY } from './statements.js';
 import { SqliteWriter } from './writer.js';
+import { SqliteControlStore } from './control-store.js';
 
 type InsertOrGetResult = { meeting: Meeting; created: boolean };
 
 export class SqliteStore implements Store {
   private readonly statements;
+  readonly control: SqliteControlStore;
 
   private constructor(
     private readonly db: Database.Database,
@@ -78,6 +80,7 @@ export class SqliteStore implements Store {
       insertSetting: db.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
       ping: db.prepare('SELECT 1'),
     };
+    this.control = new SqliteControlStore(db, (work) => this.write(work));
   }
 
   static async open(path: string, description: string): Promise<SqliteStore> {

@@ -1,0 +1,10 @@
+// The control API as commands (testing toolkit): each talks to a running server (--url) or to the
+// database directly (--db).
+import type { Command } from 'commander';
+import { registerClockCommands } from './clock.js';
+
+export type RunAction = (action: () => Promise<unknown>) => Promise<void>;
+
+export function registerAdminCommands(program: Command, run: RunAction) {
+  registerClockCommands(program, run);
+}

@@ -1,0 +1,61 @@
+// What the testing toolkit (faults, virtual clock, limits, reset, snapshots) needs from persistence.
+// Everything here is shared by every process on the database, so two processes behind one load
+// balancer behave as one server. store/ implements it once per engine.
+import type { AccessPolicy, DirectoryUser, Tenant } from '../domain/directory.js';
+
+/** The shared control settings, as stored. `version` changes with every write to them. */
+export interface ControlRecord {
+  version: number;
+  /** The virtual clock's setting (JSON, see virtual-clock.ts), or null for real time. */
+  clock: string | null;
+  /** How many whole resets there have been: a process that sees it change clears its own state. */
+  resets: number;
+  /** Fault rules in the order they were added, as JSON text. */
+  faults: { id: string; rule: string }[];
+}
+
+/** One tenant, whole: its directory and its meetings, as `GET /__admin/snapshot` exports it. */
+export interface TenantSnapshot {
+  tenant: Tenant;
+  users: Omit<DirectoryUser, 'tenantId'>[];
+  applicationAccessPolicies: AccessPolicy[];
+  /** Each meeting's stored JSON text, exactly as stored (so it reads back byte-identical). */
+  meetings: { organizerId: string; properties: string }[];
+}
+
+export interface ResetScope {
+  /** Only this tenant's meetings (faults, clock and counters stay); absent: everything. */
+  tenantId?: string;
+  /** Also the directory (tenants, users, access policies). */
+  directory?: boolean;
+}
+
+export interface ControlRepository {
+  /**
+   * The current `version` of the control record. Cheap: called on every request so that a change
+   * made through one process is seen by the next request on any other.
+   */
+  controlVersion(): Promise<number>;
+  readControl(): Promise<ControlRecord>;
+  setClock(clock: string | null): Promise<void>;
+  addFault(id: string, rule: string): Promise<void>;
+  /** True when a rule was deleted. */
+  deleteFault(id: string): Promise<boolean>;
+  clearFaults(): Promise<void>;
+  /**
+   * Counts one more request matching the rule, atomically across processes; returns its number
+   * (1 for the first), or undefined when the rule is gone.
+   */
+  countFaultMatch(id: string): Promise<number | undefined>;
+  /**
+   * Takes one of `limit` creations of (tenant, organizer) in `window` (e.g. '2026-12'); false,
+   * taking nothing, when all are taken.
+   */
+  reserveCreation(tenantId: string, organizerId: string, window: string, limit: number): Promise<boolean>;
+  /** Gives back a reservation whose creation did not happen. */
+  releaseCreation(tenantId: string, organizerId: string, window: string): Promise<void>;
+  reset(scope: ResetScope): Promise<void>;
+  exportTenant(tenantId: string): Promise<TenantSnapshot | undefined>;
+  /** Replaces the tenant (directory and meetings) with the snapshot, in one transaction. */
+  importTenant(snapshot: TenantSnapshot): Promise<void>;
+}

@@ -1,0 +1,256 @@
+// The testing toolkit's shared state on PostgreSQL (control/ports.ts). Every change to the control
+// record moves its version and sends a NOTIFY in the same transaction; each process LISTENs, so its
+// per-request version check costs no round trip. While the listening connection is down (start-up,
+// failover), the check asks the database instead.
+import type pg from 'pg';
+import type { ControlRecord, ControlRepository, ResetScope, TenantSnapshot } from '../../control/ports.js';
+import { normalizeId } from '../rows.js';
+import { policiesFromRows, policyRows, snapshotMeetingColumns } from '../snapshot-rows.js';
+import type { PrimaryPool } from './primary-pool.js';
+
+const CHANNEL = 'graph_meetings_control';
+const RELISTEN_DELAY_MS = 1_000;
+
+export interface PostgresAccess {
+  pool: PrimaryPool;
+  /** One statement, errors mapped like every other store call. */
+  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+}
+
+export class PostgresControlStore implements ControlRepository {
+  private knownVersion = -1;
+  private listener: pg.PoolClient | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly db: PostgresAccess) {}
+
+  /** Starts listening (once the schema exists). */
+  start() {
+    void this.listen();
+  }
+
+  async controlVersion() {
+    if (this.listener) return this.knownVersion;
+    const { rows } = await this.db.query<{ version: string }>('SELECT version FROM control_state WHERE id = 1');
+    return Number(rows[0]!.version);
+  }
+
+  async readControl(): Promise<ControlRecord> {
+    return this.db.transaction(async (client) => {
+      await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+      const state = await client.query<{ version: string; clock: string | null; resets: string }>(
+        'SELECT version, clock, resets FROM control_state WHERE id = 1',
+      );
+      const faults = await client.query<{ id: string; rule: string }>('SELECT id, rule FROM fault_rules ORDER BY position');
+      const row = state.rows[0]!;
+      return { version: Number(row.version), clock: row.clock, resets: Number(row.resets), faults: faults.rows };
+    });
+  }
+
+  async setClock(clock: string | null) {
+    await this.changeControl((client) => client.query('UPDATE control_state SET clock = $1 WHERE id = 1', [clock]));
+  }
+
+  async addFault(id: string, rule: string) {
+    await this.changeControl((client) =>
+      client.query(
+        'INSERT INTO fault_rules (id, position, rule, matched) VALUES ($1, (SELECT COALESCE(MAX(position), 0) + 1 FROM fault_rules), $2, 0)',
+        [id, rule],
+      ),
+    );
+  }
+
+  async deleteFault(id: string) {
+    return this.changeControl(async (client) => (await client.query('DELETE FROM fault_rules WHERE id = $1', [id])).rowCount === 1);
+  }
+
+  async clearFaults() {
+    await this.changeControl((client) => client.query('DELETE FROM fault_rules'));
+  }
+
+  async countFaultMatch(id: string) {
+    const { rows } = await this.db.query<{ matched: string }>(
+      'UPDATE fault_rules SET matched = matched + 1 WHERE id = $1 RETURNING matched',
+      [id],
+    );
+    return rows[0] ? Number(rows[0].matched) : undefined;
+  }
+
+  async reserveCreation(tenantId: string, organizerId: string, window: string, limit: number) {
+    if (limit <= 0) return false;
+    const { rows } = await this.db.query(
+      `INSERT INTO creation_counts (tenant_id, organizer_id, time_window, created) VALUES ($1, $2, $3, 1)
+       ON CONFLICT (tenant_id, organizer_id, time_window) DO UPDATE SET created = creation_counts.created + 1
+       WHERE creation_counts.created < $4
+       RETURNING created`,
+      [normalizeId(tenantId), normalizeId(organizerId), window, limit],
+    );
+    return rows.length === 1;
+  }
+
+  async releaseCreation(tenantId: string, organizerId: string, window: string) {
+    await this.db.query(
+      'UPDATE creation_counts SET created = created - 1 WHERE tenant_id = $1 AND organizer_id = $2 AND time_window = $3 AND created > 0',
+      [normalizeId(tenantId), normalizeId(organizerId), window],
+    );
+  }
+
+  async reset(scope: ResetScope) {
+    await this.db.transaction(async (client) => {
+      if (scope.tenantId !== undefined) {
+        const tenantId = normalizeId(scope.tenantId);
+        await client.query('DELETE FROM meetings WHERE tenant_id = $1', [tenantId]);
+        if (scope.directory) await deleteTenantDirectory(client, tenantId);
+        return;
+      }
+      await client.query('DELETE FROM meetings');
+      await client.query('DELETE FROM fault_rules');
+      await client.query('DELETE FROM creation_counts');
+      if (scope.directory) {
+        await client.query('DELETE FROM access_policies');
+        await client.query('DELETE FROM users');
+        await client.query('DELETE FROM tenants');
+        await client.query("DELETE FROM settings WHERE name = 'dev-issuer-signing-key'");
+      }
+      await client.query('UPDATE control_state SET clock = NULL, resets = resets + 1 WHERE id = 1');
+      await bumpVersion(client);
+    });
+  }
+
+  async exportTenant(tenantId: string): Promise<TenantSnapshot | undefined> {
+    const id = normalizeId(tenantId);
+    return this.db.transaction(async (client) => {
+      await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+      const tenant = await client.query<{ display_name: string | null }>('SELECT display_name FROM tenants WHERE id = $1', [id]);
+      const meetings = await client.query<{ organizer_id: string; properties: string }>(
+        'SELECT organizer_id, properties FROM meetings WHERE tenant_id = $1 ORDER BY id',
+        [id],
+      );
+      if (tenant.rows.length === 0 && meetings.rows.length === 0) return undefined;
+      const users = await client.query<{ id: string; upn: string | null; display_name: string | null }>(
+        'SELECT id, upn, display_name FROM users WHERE tenant_id = $1 ORDER BY id',
+        [id],
+      );
+      const policies = await client.query<{ user_id: string; app_id: string }>(
+        'SELECT user_id, app_id FROM access_policies WHERE tenant_id = $1 ORDER BY app_id, user_id',
+        [id],
+      );
+      return {
+        tenant: { id, displayName: tenant.rows[0]?.display_name ?? null },
+        users: users.rows.map((u) => ({ id: u.id, userPrincipalName: u.upn, displayName: u.display_name })),
+        applicationAccessPolicies: policiesFromRows(policies.rows),
+        meetings: meetings.rows.map((m) => ({ organizerId: m.organizer_id, properties: m.properties })),
+      };
+    });
+  }
+
+  async importTenant(snapshot: TenantSnapshot) {
+    const tenantId = normalizeId(snapshot.tenant.id);
+    await this.db.transaction(async (client) => {
+      await client.query('DELETE FROM meetings WHERE tenant_id = $1', [tenantId]);
+      await deleteTenantDirectory(client, tenantId);
+      await client.query(
+        'INSERT INTO tenants (id, display_name) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name',
+        [tenantId, snapshot.tenant.displayName],
+      );
+      for (const user of snapshot.users) {
+        const upn = user.userPrincipalName;
+        await client.query('INSERT INTO users (tenant_id, id, upn, upn_lower, display_name) VALUES ($1, $2, $3, $4, $5)', [
+          tenantId,
+          normalizeId(user.id),
+          upn,
+          upn?.toLowerCase() ?? null,
+          user.displayName,
+        ]);
+      }
+      for (const { userId, appId } of policyRows(snapshot.applicationAccessPolicies)) {
+        await client.query('INSERT INTO access_policies (tenant_id, user_id, app_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+          tenantId,
+          userId,
+          appId,
+        ]);
+      }
+      for (const meeting of snapshot.meetings) {
+        const c = snapshotMeetingColumns(tenantId, meeting);
+        await client.query(
+          `INSERT INTO meetings (id, tenant_id, organizer_id, external_id, join_web_url, join_meeting_id,
+                                video_teleconference_id, expiry_date_time, properties)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+          [c.id, c.tenant_id, c.organizer_id, c.external_id, c.join_web_url, c.join_meeting_id, c.video_teleconference_id, c.expiry_date_time, c.properties],
+        );
+      }
+    });
+  }
+
+  /** Stops listening; the store's pool can then end. */
+  close() {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    const listener = this.listener;
+    this.listener = undefined;
+    listener?.release(true);
+  }
+
+  private async changeControl<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (client) => {
+      const result = await work(client);
+      await bumpVersion(client);
+      return result;
+    });
+  }
+
+  /** Holds one connection that LISTENs; on any failure, falls back to reading and tries again later. */
+  private async listen() {
+    if (this.stopped) return;
+    let client: pg.PoolClient | undefined;
+    try {
+      client = await this.db.pool.connect();
+      const connection = client;
+      connection.on('notification', (message) => {
+        if (message.channel === CHANNEL) this.knownVersion = Math.max(this.knownVersion, Number(message.payload));
+      });
+      connection.on('error', (error) => this.lost(connection, error));
+      await connection.query(`LISTEN ${CHANNEL}`);
+      // Read after LISTEN took effect, so no change falls between the two.
+      const { rows } = await connection.query<{ version: string }>('SELECT version FROM control_state WHERE id = 1');
+      this.knownVersion = Math.max(this.knownVersion, Number(rows[0]!.version));
+      if (this.stopped) return connection.release(true);
+      this.listener = connection;
+    } catch (error) {
+      if (client) this.lost(client, error as Error);
+      else this.scheduleListen();
+    }
+  }
+
+  private lost(client: pg.PoolClient, error: Error) {
+    if (this.listener === client) this.listener = undefined;
+    try {
+      client.release(error);
+    } catch {
+      // already released
+    }
+    this.scheduleListen();
+  }
+
+  private scheduleListen() {
+    if (this.stopped || this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      void this.listen();
+    }, RELISTEN_DELAY_MS);
+    this.retry.unref();
+  }
+}
+
+async function bumpVersion(client: pg.PoolClient) {
+  const { rows } = await client.query<{ version: string }>('UPDATE control_state SET version = version + 1 WHERE id = 1 RETURNING version');
+  await client.query('SELECT pg_notify($1, $2)', [CHANNEL, rows[0]!.version]);
+}
+
+async function deleteTenantDirectory(client: pg.PoolClient, tenantId: string) {
+  await client.query('DELETE FROM access_policies WHERE tenant_id = $1', [tenantId]);
+  await client.query('DELETE FROM users WHERE tenant_id = $1', [tenantId]);
+  await client.query('DELETE FROM creation_counts WHERE tenant_id = $1', [tenantId]);
+}

@@ -1,0 +1,168 @@
+// The testing toolkit's shared state on SQLite (control/ports.ts). Every write is one IMMEDIATE
+// transaction on the main connection; the version check is one indexed read.
+import type Database from 'better-sqlite3';
+import type { ControlRecord, ControlRepository, ResetScope, TenantSnapshot } from '../../control/ports.js';
+import { normalizeId } from '../rows.js';
+import { policiesFromRows, policyRows, snapshotMeetingColumns } from '../snapshot-rows.js';
+import { INSERT_MEETING } from './statements.js';
+
+type Write = <T>(work: () => T) => T;
+
+export class SqliteControlStore implements ControlRepository {
+  private readonly s;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly write: Write,
+  ) {
+    this.s = {
+      version: db.prepare<[], { version: number }>('SELECT version FROM control_state WHERE id = 1'),
+      state: db.prepare<[], { version: number; clock: string | null; resets: number }>(
+        'SELECT version, clock, resets FROM control_state WHERE id = 1',
+      ),
+      bump: db.prepare('UPDATE control_state SET version = version + 1 WHERE id = 1'),
+      setClock: db.prepare('UPDATE control_state SET clock = ? WHERE id = 1'),
+      faults: db.prepare<[], { id: string; rule: string }>('SELECT id, rule FROM fault_rules ORDER BY position'),
+      addFault: db.prepare(
+        'INSERT INTO fault_rules (id, position, rule, matched) VALUES (?, (SELECT COALESCE(MAX(position), 0) + 1 FROM fault_rules), ?, 0)',
+      ),
+      deleteFault: db.prepare('DELETE FROM fault_rules WHERE id = ?'),
+      clearFaults: db.prepare('DELETE FROM fault_rules'),
+      countMatch: db.prepare<[string], { matched: number }>('UPDATE fault_rules SET matched = matched + 1 WHERE id = ? RETURNING matched'),
+      reserve: db.prepare<[string, string, string, number], { created: number }>(
+        `INSERT INTO creation_counts (tenant_id, organizer_id, time_window, created) VALUES (?1, ?2, ?3, 1)
+         ON CONFLICT (tenant_id, organizer_id, time_window) DO UPDATE SET created = created + 1 WHERE created < ?4
+         RETURNING created`,
+      ),
+      release: db.prepare(
+        'UPDATE creation_counts SET created = created - 1 WHERE tenant_id = ? AND organizer_id = ? AND time_window = ? AND created > 0',
+      ),
+      tenant: db.prepare<[string], { id: string; display_name: string | null }>('SELECT id, display_name FROM tenants WHERE id = ?'),
+      users: db.prepare<[string], { id: string; upn: string | null; display_name: string | null }>(
+        'SELECT id, upn, display_name FROM users WHERE tenant_id = ? ORDER BY id',
+      ),
+      policies: db.prepare<[string], { user_id: string; app_id: string }>(
+        'SELECT user_id, app_id FROM access_policies WHERE tenant_id = ? ORDER BY app_id, user_id',
+      ),
+      meetings: db.prepare<[string], { organizer_id: string; properties: string }>(
+        'SELECT organizer_id, properties FROM meetings WHERE tenant_id = ? ORDER BY id',
+      ),
+      insertMeeting: db.prepare(INSERT_MEETING),
+      upsertTenant: db.prepare(
+        'INSERT INTO tenants (id, display_name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name',
+      ),
+      insertUser: db.prepare('INSERT INTO users (tenant_id, id, upn, upn_lower, display_name) VALUES (?, ?, ?, ?, ?)'),
+      insertPolicy: db.prepare('INSERT INTO access_policies (tenant_id, user_id, app_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+      deleteTenantMeetings: db.prepare('DELETE FROM meetings WHERE tenant_id = ?'),
+      deleteTenantPolicies: db.prepare('DELETE FROM access_policies WHERE tenant_id = ?'),
+      deleteTenantUsers: db.prepare('DELETE FROM users WHERE tenant_id = ?'),
+      deleteTenantCounts: db.prepare('DELETE FROM creation_counts WHERE tenant_id = ?'),
+    };
+  }
+
+  async controlVersion() {
+    return Number(this.s.version.get()!.version);
+  }
+
+  async readControl(): Promise<ControlRecord> {
+    // One read transaction, so the rules and the version belong together.
+    return this.db.transaction(() => {
+      const state = this.s.state.get()!;
+      return { version: Number(state.version), clock: state.clock, resets: Number(state.resets), faults: this.s.faults.all() };
+    })();
+  }
+
+  async setClock(clock: string | null) {
+    this.changeControl(() => this.s.setClock.run(clock));
+  }
+
+  async addFault(id: string, rule: string) {
+    this.changeControl(() => this.s.addFault.run(id, rule));
+  }
+
+  async deleteFault(id: string) {
+    return this.changeControl(() => this.s.deleteFault.run(id).changes === 1);
+  }
+
+  async clearFaults() {
+    this.changeControl(() => this.s.clearFaults.run());
+  }
+
+  async countFaultMatch(id: string) {
+    const row = this.write(() => this.s.countMatch.get(id));
+    return row ? Number(row.matched) : undefined;
+  }
+
+  async reserveCreation(tenantId: string, organizerId: string, window: string, limit: number) {
+    if (limit <= 0) return false;
+    return this.write(() => this.s.reserve.get(normalizeId(tenantId), normalizeId(organizerId), window, limit)) !== undefined;
+  }
+
+  async releaseCreation(tenantId: string, organizerId: string, window: string) {
+    this.write(() => this.s.release.run(normalizeId(tenantId), normalizeId(organizerId), window));
+  }
+
+  async reset(scope: ResetScope) {
+    this.write(() => {
+      if (scope.tenantId !== undefined) {
+        const tenantId = normalizeId(scope.tenantId);
+        this.s.deleteTenantMeetings.run(tenantId);
+        if (scope.directory) this.deleteTenantDirectory(tenantId);
+        return;
+      }
+      this.db.exec('DELETE FROM meetings; DELETE FROM fault_rules; DELETE FROM creation_counts');
+      if (scope.directory) {
+        this.db.exec("DELETE FROM access_policies; DELETE FROM users; DELETE FROM tenants; DELETE FROM settings WHERE name = 'dev-issuer-signing-key'");
+      }
+      this.db.exec('UPDATE control_state SET clock = NULL, resets = resets + 1, version = version + 1 WHERE id = 1');
+    });
+  }
+
+  async exportTenant(tenantId: string): Promise<TenantSnapshot | undefined> {
+    const id = normalizeId(tenantId);
+    return this.db.transaction(() => {
+      const tenant = this.s.tenant.get(id);
+      const meetings = this.s.meetings.all(id);
+      if (!tenant && meetings.length === 0) return undefined;
+      return {
+        tenant: { id, displayName: tenant?.display_name ?? null },
+        users: this.s.users.all(id).map((u) => ({ id: u.id, userPrincipalName: u.upn, displayName: u.display_name })),
+        applicationAccessPolicies: policiesFromRows(this.s.policies.all(id)),
+        meetings: meetings.map((m) => ({ organizerId: m.organizer_id, properties: m.properties })),
+      };
+    })();
+  }
+
+  async importTenant(snapshot: TenantSnapshot) {
+    const tenantId = normalizeId(snapshot.tenant.id);
+    this.write(() => {
+      this.s.deleteTenantMeetings.run(tenantId);
+      this.deleteTenantDirectory(tenantId);
+      this.s.upsertTenant.run(tenantId, snapshot.tenant.displayName);
+      for (const user of snapshot.users) {
+        const upn = user.userPrincipalName;
+        this.s.insertUser.run(tenantId, normalizeId(user.id), upn, upn?.toLowerCase() ?? null, user.displayName);
+      }
+      for (const { userId, appId } of policyRows(snapshot.applicationAccessPolicies)) this.s.insertPolicy.run(tenantId, userId, appId);
+      for (const meeting of snapshot.meetings) {
+        // The meeting table was emptied for this tenant: nothing holds a key, so every row is inserted.
+        this.s.insertMeeting.run({ ...snapshotMeetingColumns(tenantId, meeting), expiry_cutoff: '' });
+      }
+    });
+  }
+
+  private deleteTenantDirectory(tenantId: string) {
+    this.s.deleteTenantPolicies.run(tenantId);
+    this.s.deleteTenantUsers.run(tenantId);
+    this.s.deleteTenantCounts.run(tenantId);
+  }
+
+  /** A change to the control record: the version moves in the same transaction. */
+  private changeControl<T>(work: () => T): T {
+    return this.write(() => {
+      const result = work();
+      this.s.bump.run();
+      return result;
+    });
+  }
+}
