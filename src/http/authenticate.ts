@@ -11,7 +11,11 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Who the verified token names (set before admission steps run). */
     principal?: Principal;
+    /** What the route does, for the permission check (and the request log's guidance). */
+    operation?: Operation;
     caller?: Caller;
+    /** The fault rule that answered this request instead of the server, if one did. */
+    fault?: { ruleId: string; respond: Record<string, unknown> };
   }
 }
 
@@ -49,6 +53,7 @@ export class RequestGate {
 
 export function authenticate(gate: RequestGate, authorizer: Authorizer, operation: Operation, ownerOf: (request: FastifyRequest) => Owner) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
+    request.operation = operation;
     const principal = await gate.admit(request, reply);
     request.caller = await authorizer.authorize(principal, ownerOf(request), operation);
   };
