@@ -14,7 +14,8 @@ const ROOT_SEGMENTS: Record<ApiVersion, readonly string[]> = {
 export function unknownPathError(url: string): GraphError {
   const segments = url.split('?')[0]!.split('/').filter(Boolean).map(decode);
   const [version, root, ...rest] = segments;
-  if (!version) return graphErrors.notFound('Resource not found.');
+  // The control API's paths, when it is off or the path is not one of its own.
+  if (!version || version.toLowerCase() === '__admin') return graphErrors.notFound('Resource not found.');
   const known = API_VERSIONS.find((v) => v.toLowerCase() === version.toLowerCase());
   if (!known) return graphErrors.badRequest(`Invalid version: ${version}`);
   if (!root || !ROOT_SEGMENTS[known].includes(root.toLowerCase())) {
