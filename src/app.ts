@@ -10,12 +10,19 @@ import { discoverIssuer } from './auth/oidc-discovery.js';
 import { TokenVerifier } from './auth/token-verifier.js';
 import { type Config, DEFAULT_CONFIG, validateConfig } from './config/config.js';
 import { loadDirectoryFile } from './config/directory-file.js';
+import { AppRateLimit } from './control/app-rate-limit.js';
 import { ControlState } from './control/control-state.js';
+import { FaultInjector } from './control/fault-injector.js';
+import { loadLimits } from './control/limits.js';
+import { MonthlyCreationLimit } from './control/monthly-creation-limit.js';
+import { RequestLog } from './control/request-log.js';
 import { VirtualClock } from './control/virtual-clock.js';
 import { systemClock } from './domain/clock.js';
+import { appRateLimitStep } from './http/app-rate-limit-step.js';
 import { RequestGate } from './http/authenticate.js';
 import { publicUrlResolver } from './http/base-url.js';
 import { createEdgeGuard } from './http/client-errors.js';
+import { registerRequestLogHooks } from './http/request-log-hooks.js';
 import { clientRequestIdOf, sendGraphError, toGraphError } from './http/graph-errors.js';
 import { registerJsonBodyParser } from './http/json-body.js';
 import { rewriteODataPath } from './http/odata-path.js';
@@ -44,17 +51,38 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<Fastify
 
 export async function buildServer(overrides: Partial<Config> = {}): Promise<BuiltApp> {
   const config = validateConfig({ ...DEFAULT_CONFIG, ...overrides });
+  const limits = await loadLimits(config.limits);
   const store = await openStore(config.db, { poolSize: config.dbPool });
   try {
     if (config.directory) await store.seedDirectory(await loadDirectoryFile(config.directory));
     const keys = config.auth === 'oidc' ? await discoverIssuer(config.issuer!) : await loadDevIssuer(store);
     const verifier = new TokenVerifier({ issuer: keys.issuer, audiences: config.audiences, keys: keys.keys });
     const gate = new RequestGate(verifier);
+    // Per process, on real time (see app-rate-limit.ts); checked before anything else admits the request.
+    if (limits.requestsPerSecondPerApp) {
+      gate.use(appRateLimitStep(new AppRateLimit(limits.requestsPerSecondPerApp, config.clock ?? systemClock)));
+    }
     // The testing toolkit's shared state: this process's copy, checked at the start of every request.
     const clock = new VirtualClock(config.clock ?? systemClock);
     const control = new ControlState(store.control);
     control.subscribe((record) => clock.apply(record.clock));
+    // Per process (not in the store); a whole reset made through any process empties it here too.
+    const requestLog = new RequestLog(config.requestLogSize);
+    control.subscribe((record, previous) => {
+      if (previous && record.resets !== previous.resets) requestLog.clear();
+    });
+    // After a whole reset, users provisioned on their first call are provisioned again (the directory
+    // may be gone), and the dev issuer's key is read again (a directory reset replaced it).
+    const authorizer = new Authorizer(store);
+    control.subscribe(async (record, previous) => {
+      if (!previous || record.resets === previous.resets) return;
+      authorizer.forgetProvisionedUsers();
+      if ('reload' in keys && (await keys.reload())) verifier.replaceKeys(keys.keys);
+    });
+    const faults = new FaultInjector({ control: store.control, directory: store, state: control, clock });
+    gate.use(faults.step);
     await control.refresh();
+    if (config.faults) await faults.loadFile(config.faults);
     const adminKey = await resolveAdminKey(store, config);
     // Answers from below the router (parser errors, 413s while the body is still arriving) in Graph's shape.
     const edge = createEdgeGuard({ bodyLimit: config.maxBody });
@@ -79,11 +107,13 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
       },
     });
     edge.register(app);
+    registerRequestLogHooks(app, requestLog);
     const publicUrl = publicUrlResolver(app, config.publicUrl);
 
     let closing = false;
     app.addHook('preClose', async () => {
       closing = true;
+      faults.close();
     });
     app.addHook('onRequest', async (request, reply) => {
       reply.header('request-id', request.id).header('client-request-id', clientRequestIdOf(request));
@@ -104,13 +134,27 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
     registerHealthRoute(app, store);
     if ('sign' in keys) registerDevIssuerRoutes(app, keys, publicUrl);
     registerOnlineMeetingRoutes(app, {
-      meetings: { meetings: store, directory: store, clock },
+      meetings: {
+        meetings: store,
+        directory: store,
+        clock,
+        quota: limits.meetingsPerUserPerMonth ? new MonthlyCreationLimit(store.control, limits.meetingsPerUserPerMonth) : undefined,
+      },
       gate,
-      authorizer: new Authorizer(store),
+      authorizer,
       publicUrl,
     });
     registerBatchRoutes(app, { gate });
-    await registerAdminRoutes(app, { key: adminKey, store, control, clock });
+    await registerAdminRoutes(app, {
+      key: adminKey,
+      store,
+      control,
+      clock,
+      faults,
+      requestLog,
+      devIssuer: 'sign' in keys ? keys : undefined,
+      audience: config.audiences[0]!,
+    });
     app.addHook('onClose', async () => store.close());
     return { app, store, issuer: keys.issuer, adminKey };
   } catch (error) {

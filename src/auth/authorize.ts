@@ -26,6 +26,11 @@ export class Authorizer {
 
   constructor(private readonly directory: DirectoryRepository) {}
 
+  /** After a reset the directory may have lost them: each is provisioned again on its next call. */
+  forgetProvisionedUsers() {
+    this.knownSelves.clear();
+  }
+
   async authorize(principal: Principal, owner: Owner, operation: Operation): Promise<Caller> {
     if (owner.kind === 'me' && principal.kind === 'application') throw new DelegatedOnlyRoute();
     if (principal.tenantId === MSA_TENANT) {

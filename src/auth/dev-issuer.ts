@@ -25,9 +25,25 @@ const SETTING = 'dev-issuer-signing-key';
 
 export interface DevIssuer {
   issuer: string;
+  /** The public half of the current signing key. */
+  readonly jwks: JSONWebKeySet;
+  /** Verification keys for the current signing key. */
+  readonly keys: JWTVerifyGetKey;
+  sign(claims: Record<string, unknown>, audience: string, lifetimeSeconds: number): Promise<string>;
+  /**
+   * Reads the signing key from the store again (a directory reset deletes it; the first process to
+   * need one after that stores a new one for all). True when the key changed.
+   */
+  reload(): Promise<boolean>;
+}
+
+interface SigningKey {
+  /** The stored private JWK, as text. */
+  stored: string;
+  kid: string;
   jwks: JSONWebKeySet;
   keys: JWTVerifyGetKey;
-  sign(claims: Record<string, unknown>, audience: string, lifetimeSeconds: number): Promise<string>;
+  privateKey: Awaited<ReturnType<typeof importJWK>>;
 }
 
 async function newSigningKey(): Promise<string> {
@@ -36,25 +52,42 @@ async function newSigningKey(): Promise<string> {
   return JSON.stringify({ ...jwk, kid: randomUUID(), alg: ALGORITHM, use: 'sig' });
 }
 
-export async function loadDevIssuer(store: Store): Promise<DevIssuer> {
-  const privateJwk = JSON.parse(await store.getOrCreateSetting(SETTING, newSigningKey)) as JWK;
+const storedSigningKey = (store: Store) => store.getOrCreateSetting(SETTING, newSigningKey);
+
+async function signingKey(stored: string): Promise<SigningKey> {
+  const privateJwk = JSON.parse(stored) as JWK;
   const { kty, n, e, kid, alg, use } = privateJwk;
   const jwks: JSONWebKeySet = { keys: [{ kty, n, e, kid, alg, use }] };
-  const privateKey = await importJWK(privateJwk, ALGORITHM);
+  return { stored, kid: kid!, jwks, keys: createLocalJWKSet(jwks), privateKey: await importJWK(privateJwk, ALGORITHM) };
+}
+
+export async function loadDevIssuer(store: Store): Promise<DevIssuer> {
+  let current = await signingKey(await storedSigningKey(store));
   return {
     issuer: DEV_ISSUER,
-    jwks,
-    keys: createLocalJWKSet(jwks),
+    get jwks() {
+      return current.jwks;
+    },
+    get keys() {
+      return current.keys;
+    },
     async sign(claims, audience, lifetimeSeconds) {
+      const { kid, privateKey } = current;
       const now = Math.floor(Date.now() / 1000);
       return new SignJWT(claims)
-        .setProtectedHeader({ alg: ALGORITHM, kid: kid!, typ: 'JWT' })
+        .setProtectedHeader({ alg: ALGORITHM, kid, typ: 'JWT' })
         .setIssuer(DEV_ISSUER)
         .setAudience(audience)
         .setIssuedAt(now)
         .setNotBefore(now)
         .setExpirationTime(now + lifetimeSeconds)
         .sign(privateKey);
+    },
+    async reload() {
+      const stored = await storedSigningKey(store);
+      if (stored === current.stored) return false;
+      current = await signingKey(stored);
+      return true;
     },
   };
 }

@@ -37,9 +37,21 @@ export class TokenVerifier {
   private readonly cache = new Map<string, { principal: Principal; expiresAtMs: number }>();
   private cachedChars = 0;
   private readonly now: () => number;
+  private keys: JWTVerifyGetKey;
+  /** Moves with every key change, so a verification that began with old keys is not cached after it. */
+  private keyGeneration = 0;
 
   constructor(private readonly options: VerifierOptions) {
     this.now = options.now ?? Date.now;
+    this.keys = options.keys;
+  }
+
+  /** The issuer's keys changed (the dev issuer's after a directory reset): tokens verified before are checked again. */
+  replaceKeys(keys: JWTVerifyGetKey) {
+    this.keys = keys;
+    this.keyGeneration++;
+    this.cache.clear();
+    this.cachedChars = 0;
   }
 
   async verify(token: string | undefined): Promise<Principal> {
@@ -51,7 +63,8 @@ export class TokenVerifier {
     }
     if (!JWS_COMPACT.test(token)) throw new AuthenticationFailed('CompactToken parsing failed with error code: 80049217');
     try {
-      const { payload } = await jwtVerify(token, this.options.keys, {
+      const generation = this.keyGeneration;
+      const { payload } = await jwtVerify(token, this.keys, {
         issuer: this.options.issuer,
         audience: this.options.audiences,
         algorithms: ALLOWED_ALGORITHMS,
@@ -60,7 +73,7 @@ export class TokenVerifier {
         currentDate: new Date(this.now()),
       });
       const principal = principalFromClaims(payload);
-      this.remember(token, principal, payload.exp! * 1000);
+      if (generation === this.keyGeneration) this.remember(token, principal, payload.exp! * 1000);
       return principal;
     } catch (error) {
       throw failure(error);

@@ -26,8 +26,25 @@ export interface TenantSnapshot {
 export interface ResetScope {
   /** Only this tenant's meetings (faults, clock and counters stay); absent: everything. */
   tenantId?: string;
-  /** Also the directory (tenants, users, access policies). */
+  /**
+   * Also the directory (tenants, users, access policies); for a whole reset, also the dev issuer's
+   * signing key.
+   */
   directory?: boolean;
+}
+
+export interface ResetOutcome {
+  meetingsDeleted: number;
+}
+
+/** importTenant: a meeting id of the snapshot is another tenant's meeting's (ids are unique server-wide). */
+export class MeetingIdTaken extends Error {
+  constructor(
+    readonly meetingId: string,
+    readonly tenantId: string,
+  ) {
+    super(`Meeting id ${meetingId} already belongs to a meeting of tenant ${tenantId}.`);
+  }
 }
 
 export interface ControlRepository {
@@ -38,6 +55,7 @@ export interface ControlRepository {
   controlVersion(): Promise<number>;
   readControl(): Promise<ControlRecord>;
   setClock(clock: string | null): Promise<void>;
+  /** Adds the rule; nothing when a rule with this id exists (rules loaded at start-up by every process). */
   addFault(id: string, rule: string): Promise<void>;
   /** True when a rule was deleted. */
   deleteFault(id: string): Promise<boolean>;
@@ -54,8 +72,17 @@ export interface ControlRepository {
   reserveCreation(tenantId: string, organizerId: string, window: string, limit: number): Promise<boolean>;
   /** Gives back a reservation whose creation did not happen. */
   releaseCreation(tenantId: string, organizerId: string, window: string): Promise<void>;
-  reset(scope: ResetScope): Promise<void>;
+  /**
+   * A whole reset (no tenantId) also deletes every fault rule and creation counter, sets the clock
+   * back to real time and moves `resets`.
+   */
+  reset(scope: ResetScope): Promise<ResetOutcome>;
+  /** Undefined when the tenant has neither a directory entry nor meetings. */
   exportTenant(tenantId: string): Promise<TenantSnapshot | undefined>;
-  /** Replaces the tenant (directory and meetings) with the snapshot, in one transaction. */
+  /**
+   * Replaces the tenant (directory, meetings and its creation counters) with the snapshot, in one
+   * transaction: all of it or, on any failure, nothing. Throws MeetingIdTaken when a meeting id is
+   * another tenant's. The snapshot is taken as valid (control/snapshot.ts checks documents).
+   */
   importTenant(snapshot: TenantSnapshot): Promise<void>;
 }

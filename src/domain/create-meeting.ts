@@ -1,13 +1,13 @@
 // POST …/onlineMeetings (spec §5.1): a meeting without an externalId, with the caller's options.
-import type { Clock } from './clock.js';
 import { buildMeeting, channelOf } from './build-meeting.js';
+import type { MeetingDeps } from './create-or-get.js';
 import { meetingTimes } from './meeting-times.js';
 import type { DirectoryUser } from './directory.js';
 import { expiryCutoff } from './expiry.js';
 import { InvalidRequest } from './errors.js';
 import type { Meeting } from './meeting.js';
 import { CREATE_ONLY_SETTINGS, mergeSettings, UPDATABLE_SETTINGS } from './meeting-settings.js';
-import type { DirectoryRepository, MeetingRepository } from './ports.js';
+import { insertNewMeeting } from './insert-new-meeting.js';
 import { type ParticipantInput, resolveAttendees } from './participants.js';
 
 export interface CreateMeetingBody extends Record<string, unknown> {
@@ -21,7 +21,7 @@ export interface CreateMeetingBody extends Record<string, unknown> {
 }
 
 export async function createMeeting(
-  deps: { meetings: MeetingRepository; directory: DirectoryRepository; clock: Clock },
+  deps: MeetingDeps,
   organizer: DirectoryUser,
   body: CreateMeetingBody,
   publicUrl: string,
@@ -48,5 +48,5 @@ export async function createMeeting(
     publicUrl,
   );
   meeting.properties = mergeSettings(meeting.properties, body, { ...UPDATABLE_SETTINGS, ...CREATE_ONLY_SETTINGS });
-  return (await deps.meetings.insertOrGetMeeting(meeting, expiryCutoff(nowMs))).meeting;
+  return (await insertNewMeeting(deps, meeting, expiryCutoff(nowMs), nowMs)).meeting;
 }

@@ -2,11 +2,12 @@
 import type { Clock } from './clock.js';
 import type { DirectoryUser } from './directory.js';
 import { expiryCutoff } from './expiry.js';
-import { InvalidRequest } from './errors.js';
+import { CreationLimitReached, InvalidRequest } from './errors.js';
 import { buildMeeting, channelOf } from './build-meeting.js';
 import type { Instant } from './instant.js';
+import { insertNewMeeting } from './insert-new-meeting.js';
 import { meetingTimes } from './meeting-times.js';
-import type { DirectoryRepository, MeetingRepository } from './ports.js';
+import type { CreationQuota, DirectoryRepository, MeetingRepository } from './ports.js';
 import { type ParticipantInput, resolveAttendees } from './participants.js';
 
 export const EXTERNAL_ID_MAX_LENGTH = 256;
@@ -64,6 +65,8 @@ export interface MeetingDeps {
   meetings: MeetingRepository;
   directory: DirectoryRepository;
   clock: Clock;
+  /** Graph's monthly creation limit per organizer; absent when limits are off. */
+  quota?: CreationQuota | undefined;
 }
 
 /**
@@ -85,5 +88,13 @@ export async function createOrGetMeeting(
   if (existing) return { meeting: existing, created: false };
   // The unique index still decides between concurrent first calls.
   const meeting = buildMeeting({ organizer, ...input, attendees }, nowMs, publicUrl);
-  return deps.meetings.insertOrGetMeeting(meeting, cutoff);
+  try {
+    return await insertNewMeeting(deps, meeting, cutoff, nowMs);
+  } catch (error) {
+    // An existing key is never refused by the limit, not even one a concurrent call just created.
+    if (!(error instanceof CreationLimitReached)) throw error;
+    const created = await deps.meetings.findLiveMeetingByKey(organizer.tenantId, organizer.id, input.externalId, cutoff);
+    if (created) return { meeting: created, created: false };
+    throw error;
+  }
 }

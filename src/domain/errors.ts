@@ -33,6 +33,15 @@ export class CorruptedMeetingId extends DomainError {
   }
 }
 
+/** The organizer has created as many meetings as the monthly limit allows (when limits are on). */
+export class CreationLimitReached extends DomainError {
+  override name = 'CreationLimitReached';
+  /** Whole seconds until the month's count starts again. */
+  constructor(readonly retryAfterSeconds: number) {
+    super(`The organizer has created the most meetings allowed this month; retry in ${retryAfterSeconds} s.`);
+  }
+}
+
 /**
  * The persistence behind the domain's ports cannot be reached or did not answer in time; the
  * outcome of a write is unknown. Raised by store adapters; a "try later", not a fault.

@@ -31,6 +31,15 @@ export interface MeetingRepository {
   deleteMeeting(tenantId: string, meetingId: string): Promise<boolean>;
 }
 
+/** Gives back a creation taken from a quota, when the creation did not happen. */
+export type GiveBack = () => Promise<void>;
+
+/** How many meetings an organizer may create: Graph's monthly limit, when limits are on. */
+export interface CreationQuota {
+  /** Takes one creation for the organizer at `nowMs`, or throws CreationLimitReached taking nothing. */
+  take(tenantId: string, organizerId: string, nowMs: number): Promise<GiveBack>;
+}
+
 /** Whether persistence answers (for health checks). */
 export interface StoreHealth {
   /** Resolves when the database answers; rejects otherwise. */

@@ -2,7 +2,15 @@
 // errors become Graph's wire shape: {"error":{"code","message","innerError":{date,request-id,client-request-id}}}.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticationFailed, DelegatedOnlyRoute, InsufficientPrivileges, NoAccessPolicy } from '../auth/errors.js';
-import { CorruptedMeetingId, InvalidRequest, MeetingNotFound, NotOrganizer, StoreUnavailable, UserNotFound } from '../domain/errors.js';
+import {
+  CorruptedMeetingId,
+  CreationLimitReached,
+  InvalidRequest,
+  MeetingNotFound,
+  NotOrganizer,
+  StoreUnavailable,
+  UserNotFound,
+} from '../domain/errors.js';
 
 export class GraphError extends Error {
   constructor(
@@ -32,6 +40,7 @@ export const graphErrors = {
   methodNotAllowed: () =>
     new GraphError(405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request target.'),
   requestTimeout: () => new GraphError(408, 'RequestTimeout', 'The request was not received in time.'),
+  conflict: (message: string) => new GraphError(409, 'Conflict', message),
   payloadTooLarge: (limit: number) =>
     new GraphError(413, 'RequestEntityTooLarge', `The request body exceeds the maximum allowed size of ${limit} bytes.`),
   chunkExtensionsTooLarge: () =>
@@ -88,6 +97,7 @@ export function toGraphError(error: unknown, bodyLimit: number): GraphError {
   if (error instanceof UserNotFound) return graphErrors.userNotFound(error.message);
   if (error instanceof MeetingNotFound) return graphErrors.notFound(error.message);
   if (error instanceof StoreUnavailable) return graphErrors.unavailable(STORE_RETRY_AFTER_SECONDS);
+  if (error instanceof CreationLimitReached) return graphErrors.tooManyRequests(error.retryAfterSeconds);
   const framework = error as FrameworkError;
   switch (framework.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

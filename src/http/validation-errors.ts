@@ -17,6 +17,9 @@ export function formatValidationErrors(errors: FastifySchemaValidationError[], d
     const missing = String(params.missingProperty);
     const parent = propertyPath(e.instancePath);
     message = `The '${parent ? `${parent}.` : ''}${missing}' property is required.`;
+  } else if (e.keyword === 'additionalProperties') {
+    const parent = propertyPath(e.instancePath);
+    message = `Unknown property '${parent ? `${parent}.` : ''}${String(params.additionalProperty)}'.`;
   } else if (!e.instancePath) {
     message = dataVar === 'body' ? 'The request body must be a JSON object.' : `Invalid ${dataVar}: ${e.message}.`;
   } else {

@@ -2,7 +2,7 @@
 // --admin-key), or straight on the database (--db) through an in-process, never-listening copy of
 // the server, so both paths run exactly the same code.
 import { randomBytes } from 'node:crypto';
-import { Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { ConfigError } from '../../config/config.js';
 import { dbOption, envName } from '../options.js';
 
@@ -32,6 +32,12 @@ export function adminTargetOptions(): Option[] {
     new Option('--admin-key <key>', "the server's admin key (with --url; see `graph-meetings admin-key`)").env(envName('--admin-key')),
     dbOption(),
   ];
+}
+
+/** Adds --url, --admin-key and --db to a command. */
+export function withAdminTarget(command: Command): Command {
+  for (const option of adminTargetOptions()) command.addOption(option);
+  return command;
 }
 
 export async function openAdminClient(flags: AdminTargetFlags): Promise<AdminClient> {

@@ -1,19 +1,14 @@
 // `graph-meetings clock get|set|advance|reset`: the virtual clock (/__admin/clock).
 import type { Command } from 'commander';
-import { adminTargetOptions, type AdminTargetFlags, printJson, runAdminCall } from './client.js';
+import { type AdminTargetFlags, printJson, runAdminCall, withAdminTarget } from './client.js';
+import type { RunAction } from './index.js';
 
-type Run = (action: () => Promise<unknown>) => Promise<void>;
-
-export function registerClockCommands(program: Command, run: Run) {
+export function registerClockCommands(program: Command, run: RunAction) {
   const clock = program.command('clock').description("the server's virtual clock (meeting times, expiry, limit and fault windows)");
-  const withTarget = (command: Command) => {
-    for (const option of adminTargetOptions()) command.addOption(option);
-    return command;
-  };
-  withTarget(clock.command('get').description('print the clock: {"now","frozen"}')).action((flags: AdminTargetFlags) =>
+  withAdminTarget(clock.command('get').description('print the clock: {"now","frozen"}')).action((flags: AdminTargetFlags) =>
     run(async () => printJson(await runAdminCall(flags, 'GET', '/clock'))),
   );
-  withTarget(
+  withAdminTarget(
     clock
       .command('set <now>')
       .description('set the clock to an ISO 8601 date-time (e.g. 2027-01-01T09:00:00Z); it runs on from there unless --frozen')
@@ -21,12 +16,12 @@ export function registerClockCommands(program: Command, run: Run) {
   ).action((now: string, flags: AdminTargetFlags & { frozen?: boolean }) =>
     run(async () => printJson(await runAdminCall(flags, 'PUT', '/clock', { now, frozen: flags.frozen ?? false }))),
   );
-  withTarget(
+  withAdminTarget(
     clock.command('advance <by>').description('move the clock by an ISO 8601 duration (P61D, PT2H) or a number of milliseconds'),
   ).action((by: string, flags: AdminTargetFlags) =>
     run(async () => printJson(await runAdminCall(flags, 'POST', '/clock/advance', { by: /^-?\d+$/.test(by) ? Number(by) : by }))),
   );
-  withTarget(clock.command('reset').description('back to real time')).action((flags: AdminTargetFlags) =>
+  withAdminTarget(clock.command('reset').description('back to real time')).action((flags: AdminTargetFlags) =>
     run(async () => printJson(await runAdminCall(flags, 'DELETE', '/clock'))),
   );
 }

@@ -3,7 +3,7 @@
 // per-request version check costs no round trip. While the listening connection is down (start-up,
 // failover), the check asks the database instead.
 import type pg from 'pg';
-import type { ControlRecord, ControlRepository, ResetScope, TenantSnapshot } from '../../control/ports.js';
+import { type ControlRecord, type ControlRepository, MeetingIdTaken, type ResetScope, type TenantSnapshot } from '../../control/ports.js';
 import { normalizeId } from '../rows.js';
 import { policiesFromRows, policyRows, snapshotMeetingColumns } from '../snapshot-rows.js';
 import type { PrimaryPool } from './primary-pool.js';
@@ -56,7 +56,9 @@ export class PostgresControlStore implements ControlRepository {
   async addFault(id: string, rule: string) {
     await this.changeControl((client) =>
       client.query(
-        'INSERT INTO fault_rules (id, position, rule, matched) VALUES ($1, (SELECT COALESCE(MAX(position), 0) + 1 FROM fault_rules), $2, 0)',
+        // A rule already there under that id stays as it is (start-up rules: every process adds them).
+        `INSERT INTO fault_rules (id, position, rule, matched) VALUES ($1, (SELECT COALESCE(MAX(position), 0) + 1 FROM fault_rules), $2, 0)
+         ON CONFLICT (id) DO NOTHING`,
         [id, rule],
       ),
     );
@@ -98,14 +100,17 @@ export class PostgresControlStore implements ControlRepository {
   }
 
   async reset(scope: ResetScope) {
-    await this.db.transaction(async (client) => {
+    return this.db.transaction(async (client) => {
       if (scope.tenantId !== undefined) {
         const tenantId = normalizeId(scope.tenantId);
-        await client.query('DELETE FROM meetings WHERE tenant_id = $1', [tenantId]);
-        if (scope.directory) await deleteTenantDirectory(client, tenantId);
-        return;
+        const deleted = await client.query('DELETE FROM meetings WHERE tenant_id = $1', [tenantId]);
+        if (scope.directory) {
+          await deleteTenantDirectory(client, tenantId);
+          await client.query('DELETE FROM tenants WHERE id = $1', [tenantId]);
+        }
+        return { meetingsDeleted: deleted.rowCount ?? 0 };
       }
-      await client.query('DELETE FROM meetings');
+      const deleted = await client.query('DELETE FROM meetings');
       await client.query('DELETE FROM fault_rules');
       await client.query('DELETE FROM creation_counts');
       if (scope.directory) {
@@ -116,6 +121,7 @@ export class PostgresControlStore implements ControlRepository {
       }
       await client.query('UPDATE control_state SET clock = NULL, resets = resets + 1 WHERE id = 1');
       await bumpVersion(client);
+      return { meetingsDeleted: deleted.rowCount ?? 0 };
     });
   }
 
@@ -148,6 +154,8 @@ export class PostgresControlStore implements ControlRepository {
 
   async importTenant(snapshot: TenantSnapshot) {
     const tenantId = normalizeId(snapshot.tenant.id);
+    const meetings = snapshot.meetings.map((meeting) => snapshotMeetingColumns(tenantId, meeting));
+    const policies = policyRows(snapshot.applicationAccessPolicies);
     await this.db.transaction(async (client) => {
       await client.query('DELETE FROM meetings WHERE tenant_id = $1', [tenantId]);
       await deleteTenantDirectory(client, tenantId);
@@ -155,30 +163,49 @@ export class PostgresControlStore implements ControlRepository {
         'INSERT INTO tenants (id, display_name) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name',
         [tenantId, snapshot.tenant.displayName],
       );
-      for (const user of snapshot.users) {
-        const upn = user.userPrincipalName;
-        await client.query('INSERT INTO users (tenant_id, id, upn, upn_lower, display_name) VALUES ($1, $2, $3, $4, $5)', [
-          tenantId,
-          normalizeId(user.id),
-          upn,
-          upn?.toLowerCase() ?? null,
-          user.displayName,
-        ]);
+      // Rows go in by the batch (one statement per IMPORT_BATCH rows), as columns of arrays.
+      for (const users of batches(snapshot.users)) {
+        await client.query(
+          `INSERT INTO users (tenant_id, id, upn, upn_lower, display_name)
+           SELECT $1::text, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])`,
+          [
+            tenantId,
+            users.map((u) => normalizeId(u.id)),
+            users.map((u) => u.userPrincipalName),
+            users.map((u) => u.userPrincipalName?.toLowerCase() ?? null),
+            users.map((u) => u.displayName),
+          ],
+        );
       }
-      for (const { userId, appId } of policyRows(snapshot.applicationAccessPolicies)) {
-        await client.query('INSERT INTO access_policies (tenant_id, user_id, app_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
-          tenantId,
-          userId,
-          appId,
-        ]);
+      for (const rows of batches(policies)) {
+        await client.query(
+          `INSERT INTO access_policies (tenant_id, user_id, app_id)
+           SELECT $1::text, * FROM unnest($2::text[], $3::text[]) ON CONFLICT DO NOTHING`,
+          [tenantId, rows.map((r) => r.userId), rows.map((r) => r.appId)],
+        );
       }
-      for (const meeting of snapshot.meetings) {
-        const c = snapshotMeetingColumns(tenantId, meeting);
+      for (const rows of batches(meetings)) {
+        // This tenant's meetings are gone, so a meeting still holding one of the ids is another tenant's.
+        const taken = await client.query<{ id: string; tenant_id: string }>(
+          'SELECT id, tenant_id FROM meetings WHERE id = ANY($1::text[]) LIMIT 1',
+          [rows.map((c) => c.id)],
+        );
+        if (taken.rows[0]) throw new MeetingIdTaken(taken.rows[0].id, taken.rows[0].tenant_id);
         await client.query(
           `INSERT INTO meetings (id, tenant_id, organizer_id, external_id, join_web_url, join_meeting_id,
-                                video_teleconference_id, expiry_date_time, properties)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-          [c.id, c.tenant_id, c.organizer_id, c.external_id, c.join_web_url, c.join_meeting_id, c.video_teleconference_id, c.expiry_date_time, c.properties],
+                                 video_teleconference_id, expiry_date_time, properties)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])`,
+          [
+            rows.map((c) => c.id),
+            rows.map((c) => c.tenant_id),
+            rows.map((c) => c.organizer_id),
+            rows.map((c) => c.external_id),
+            rows.map((c) => c.join_web_url),
+            rows.map((c) => c.join_meeting_id),
+            rows.map((c) => c.video_teleconference_id),
+            rows.map((c) => c.expiry_date_time),
+            rows.map((c) => c.properties),
+          ],
         );
       }
     });
@@ -247,6 +274,12 @@ export class PostgresControlStore implements ControlRepository {
 async function bumpVersion(client: pg.PoolClient) {
   const { rows } = await client.query<{ version: string }>('UPDATE control_state SET version = version + 1 WHERE id = 1 RETURNING version');
   await client.query('SELECT pg_notify($1, $2)', [CHANNEL, rows[0]!.version]);
+}
+
+const IMPORT_BATCH = 1_000;
+
+function* batches<T>(items: T[]): Generator<T[]> {
+  for (let i = 0; i < items.length; i += IMPORT_BATCH) yield items.slice(i, i + IMPORT_BATCH);
 }
 
 async function deleteTenantDirectory(client: pg.PoolClient, tenantId: string) {

@@ -1,10 +1,9 @@
 // The testing toolkit's shared state on SQLite (control/ports.ts). Every write is one IMMEDIATE
 // transaction on the main connection; the version check is one indexed read.
 import type Database from 'better-sqlite3';
-import type { ControlRecord, ControlRepository, ResetScope, TenantSnapshot } from '../../control/ports.js';
+import { type ControlRecord, type ControlRepository, MeetingIdTaken, type ResetScope, type TenantSnapshot } from '../../control/ports.js';
 import { normalizeId } from '../rows.js';
 import { policiesFromRows, policyRows, snapshotMeetingColumns } from '../snapshot-rows.js';
-import { INSERT_MEETING } from './statements.js';
 
 type Write = <T>(work: () => T) => T;
 
@@ -24,14 +23,16 @@ export class SqliteControlStore implements ControlRepository {
       setClock: db.prepare('UPDATE control_state SET clock = ? WHERE id = 1'),
       faults: db.prepare<[], { id: string; rule: string }>('SELECT id, rule FROM fault_rules ORDER BY position'),
       addFault: db.prepare(
-        'INSERT INTO fault_rules (id, position, rule, matched) VALUES (?, (SELECT COALESCE(MAX(position), 0) + 1 FROM fault_rules), ?, 0)',
+        // A rule already there under that id stays as it is (start-up rules: every process adds them).
+        `INSERT INTO fault_rules (id, position, rule, matched) VALUES (?, (SELECT COALESCE(MAX(position), 0) + 1 FROM fault_rules), ?, 0)
+         ON CONFLICT (id) DO NOTHING`,
       ),
       deleteFault: db.prepare('DELETE FROM fault_rules WHERE id = ?'),
       clearFaults: db.prepare('DELETE FROM fault_rules'),
       countMatch: db.prepare<[string], { matched: number }>('UPDATE fault_rules SET matched = matched + 1 WHERE id = ? RETURNING matched'),
       reserve: db.prepare<[string, string, string, number], { created: number }>(
-        `INSERT INTO creation_counts (tenant_id, organizer_id, time_window, created) VALUES (?1, ?2, ?3, 1)
-         ON CONFLICT (tenant_id, organizer_id, time_window) DO UPDATE SET created = created + 1 WHERE created < ?4
+        `INSERT INTO creation_counts (tenant_id, organizer_id, time_window, created) VALUES (?, ?, ?, 1)
+         ON CONFLICT (tenant_id, organizer_id, time_window) DO UPDATE SET created = created + 1 WHERE created < ?
          RETURNING created`,
       ),
       release: db.prepare(
@@ -47,7 +48,14 @@ export class SqliteControlStore implements ControlRepository {
       meetings: db.prepare<[string], { organizer_id: string; properties: string }>(
         'SELECT organizer_id, properties FROM meetings WHERE tenant_id = ? ORDER BY id',
       ),
-      insertMeeting: db.prepare(INSERT_MEETING),
+      meetingTenant: db.prepare<[string], { tenant_id: string }>('SELECT tenant_id FROM meetings WHERE id = ?'),
+      // A plain insert: the tenant's meetings were deleted first, so any conflict is an error.
+      insertMeeting: db.prepare(
+        `INSERT INTO meetings (id, tenant_id, organizer_id, external_id, join_web_url, join_meeting_id, video_teleconference_id,
+                               expiry_date_time, properties)
+         VALUES (@id, @tenant_id, @organizer_id, @external_id, @join_web_url, @join_meeting_id, @video_teleconference_id,
+                 @expiry_date_time, @properties)`,
+      ),
       upsertTenant: db.prepare(
         'INSERT INTO tenants (id, display_name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name',
       ),
@@ -57,6 +65,8 @@ export class SqliteControlStore implements ControlRepository {
       deleteTenantPolicies: db.prepare('DELETE FROM access_policies WHERE tenant_id = ?'),
       deleteTenantUsers: db.prepare('DELETE FROM users WHERE tenant_id = ?'),
       deleteTenantCounts: db.prepare('DELETE FROM creation_counts WHERE tenant_id = ?'),
+      deleteTenant: db.prepare('DELETE FROM tenants WHERE id = ?'),
+      deleteAllMeetings: db.prepare('DELETE FROM meetings'),
     };
   }
 
@@ -103,18 +113,23 @@ export class SqliteControlStore implements ControlRepository {
   }
 
   async reset(scope: ResetScope) {
-    this.write(() => {
+    return this.write(() => {
       if (scope.tenantId !== undefined) {
         const tenantId = normalizeId(scope.tenantId);
-        this.s.deleteTenantMeetings.run(tenantId);
-        if (scope.directory) this.deleteTenantDirectory(tenantId);
-        return;
+        const meetingsDeleted = this.s.deleteTenantMeetings.run(tenantId).changes;
+        if (scope.directory) {
+          this.deleteTenantDirectory(tenantId);
+          this.s.deleteTenant.run(tenantId);
+        }
+        return { meetingsDeleted };
       }
-      this.db.exec('DELETE FROM meetings; DELETE FROM fault_rules; DELETE FROM creation_counts');
+      const meetingsDeleted = this.s.deleteAllMeetings.run().changes;
+      this.db.exec('DELETE FROM fault_rules; DELETE FROM creation_counts');
       if (scope.directory) {
         this.db.exec("DELETE FROM access_policies; DELETE FROM users; DELETE FROM tenants; DELETE FROM settings WHERE name = 'dev-issuer-signing-key'");
       }
       this.db.exec('UPDATE control_state SET clock = NULL, resets = resets + 1, version = version + 1 WHERE id = 1');
+      return { meetingsDeleted };
     });
   }
 
@@ -145,8 +160,11 @@ export class SqliteControlStore implements ControlRepository {
       }
       for (const { userId, appId } of policyRows(snapshot.applicationAccessPolicies)) this.s.insertPolicy.run(tenantId, userId, appId);
       for (const meeting of snapshot.meetings) {
-        // The meeting table was emptied for this tenant: nothing holds a key, so every row is inserted.
-        this.s.insertMeeting.run({ ...snapshotMeetingColumns(tenantId, meeting), expiry_cutoff: '' });
+        const columns = snapshotMeetingColumns(tenantId, meeting);
+        // This tenant's meetings are gone, so a meeting still holding the id is another tenant's.
+        const holder = this.s.meetingTenant.get(columns.id);
+        if (holder) throw new MeetingIdTaken(columns.id, holder.tenant_id);
+        this.s.insertMeeting.run(columns);
       }
     });
   }

@@ -3,11 +3,19 @@
 // exist: its paths answer 404 like any unknown path.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { adminKeyMatches } from '../../../auth/admin-key.js';
+import type { DevIssuer } from '../../../auth/dev-issuer.js';
 import type { ControlState } from '../../../control/control-state.js';
+import type { FaultInjector } from '../../../control/fault-injector.js';
+import type { RequestLog } from '../../../control/request-log.js';
 import type { VirtualClock } from '../../../control/virtual-clock.js';
 import type { Store } from '../../../store/store.js';
 import { GraphError } from '../../graph-errors.js';
 import { registerClockRoutes } from './clock.js';
+import { registerFaultRoutes } from './faults.js';
+import { registerRequestLogRoutes } from './requests.js';
+import { registerResetRoutes } from './reset.js';
+import { registerSnapshotRoutes } from './snapshot.js';
+import { registerTokenRoutes } from './tokens.js';
 
 export const ADMIN_PREFIX = '/__admin';
 
@@ -16,6 +24,13 @@ export interface AdminDeps {
   store: Store;
   control: ControlState;
   clock: VirtualClock;
+  faults: FaultInjector;
+  /** The built-in issuer (--auth dev) that /__admin/tokens mints with; undefined with --auth oidc. */
+  devIssuer: DevIssuer | undefined;
+  /** The `aud` of minted tokens: the first audience this server accepts. */
+  audience: string;
+  /** This process's request log (never shared). */
+  requestLog: RequestLog;
 }
 
 const unauthorized = () =>
@@ -37,6 +52,11 @@ export async function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps)
         if (!adminKeyMatches(key, presentedKey(request))) throw unauthorized();
       });
       registerClockRoutes(admin, deps);
+      registerFaultRoutes(admin, deps);
+      registerTokenRoutes(admin, deps);
+      registerRequestLogRoutes(admin, deps);
+      registerResetRoutes(admin, deps);
+      registerSnapshotRoutes(admin, deps);
     },
     { prefix: ADMIN_PREFIX },
   );

@@ -1,0 +1,205 @@
+// The request log (`/__admin/requests`): the last N Graph API requests this process served, for a
+// test to assert what its app sent. It lives in this process's memory only (unlike faults, clock and
+// limit counters, which are shared through the store). Entries are recorded already redacted (see
+// redaction.ts); this module keeps them in a ring buffer and answers filtered reads.
+import type { Operation } from '../auth/permissions.js';
+import { globPattern } from './fault-rules.js';
+import { requestPath } from './fault-injector.js';
+
+export interface LoggedUser {
+  id: string;
+  userPrincipalName: string | null;
+}
+
+/** One request, as kept: redacted when recorded, shaped for JSON and HAR when read. */
+export interface LoggedRequest {
+  /** Real time of arrival, in milliseconds since the epoch (not the virtual clock). */
+  arrivedAt: number;
+  /** Time of arrival on this process's monotonic clock (performance.now()), for intervals between requests. */
+  startedAt: number;
+  method: string;
+  /** As the client sent it, without the query string. */
+  path: string;
+  /** The query parameters in order, decoded. */
+  query: [string, string][];
+  /** 0 when the connection was closed without an answer. */
+  status: number;
+  durationMs: number;
+  requestId: string;
+  /** The client-request-id header as sent; null when the client sent none. */
+  clientRequestId: string | null;
+  tenant: string | null;
+  app: string | null;
+  /** The delegated caller; null for application tokens and unauthenticated calls. */
+  user: LoggedUser | null;
+  /** Parsed JSON, or a truncated JSON text for a large body; null without a body. */
+  requestBody: unknown;
+  requestContentType: string | null;
+  /** The body as sent (JSON text, parsed when read); null without one. */
+  responseText: string | null;
+  responseContentType: string | null;
+  /** The Retry-After the answer carried, in seconds. */
+  retryAfter: number | null;
+  operation: Operation | null;
+  /** The token's delegated scopes or application roles; null without a verified token. */
+  permissions: string[] | null;
+  fault: { ruleId: string; respond: Record<string, unknown> } | null;
+  /** The request-id of the $batch request this was an item of. */
+  batchRequestId: string | null;
+  /** For HAR: scheme and host the client used, HTTP version, a few non-sensitive headers. */
+  origin: string;
+  httpVersion: string;
+  requestHeaders: [string, string][];
+  responseHeaders: [string, string][];
+}
+
+/** An entry as `GET /__admin/requests` shows it. */
+export function publicEntry(entry: LoggedRequest) {
+  return {
+    time: new Date(entry.arrivedAt).toISOString(),
+    method: entry.method,
+    path: entry.path,
+    query: queryObject(entry.query),
+    status: entry.status,
+    durationMs: entry.durationMs,
+    requestId: entry.requestId,
+    clientRequestId: entry.clientRequestId,
+    tenant: entry.tenant,
+    app: entry.app,
+    user: entry.user,
+    requestBody: entry.requestBody,
+    responseBody: responseBody(entry),
+    fault: entry.fault,
+    retryAfter: entry.retryAfter,
+    operation: entry.operation,
+    permissions: entry.permissions,
+    batchRequestId: entry.batchRequestId,
+  };
+}
+
+/** `{name: value}`, or `{name: [values…]}` for a parameter given more than once. */
+function queryObject(pairs: readonly [string, string][]): Record<string, string | string[]> {
+  const query: Record<string, string | string[]> = Object.create(null);
+  for (const [name, value] of pairs) {
+    const seen = query[name];
+    query[name] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
+  }
+  return query;
+}
+
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
+
+/** The answer's body: parsed when it is whole JSON, otherwise the text. */
+function responseBody(entry: LoggedRequest): unknown {
+  const text = entry.responseText;
+  if (text === null) return null;
+  if (!JSON_MEDIA_TYPE.test(entry.responseContentType ?? '')) return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+export interface RequestFilter {
+  tenant?: string;
+  app?: string;
+  /** Object id or UPN of the delegated caller. */
+  user?: string;
+  method?: string;
+  /** Case-insensitive glob ('*' matches anything), as a fault rule's `path`. */
+  path?: string;
+  /** An exact status ('429', '0' for dropped connections) or a class ('5xx'). */
+  status?: string;
+  limit?: number;
+}
+
+/** A filter parameter that is not valid; the message names it. */
+export class InvalidRequestFilter extends Error {}
+
+const FILTER_NAMES = ['tenant', 'app', 'user', 'method', 'path', 'status', 'limit'] as const;
+const STATUS = /^(?:\d{1,3}|[1-5]xx)$/i;
+
+/** Reads a filter from query parameters (strings); throws InvalidRequestFilter for bad ones. */
+export function parseRequestFilter(query: Record<string, unknown>, allowed: readonly string[] = []): RequestFilter {
+  const filter: RequestFilter = {};
+  for (const [name, value] of Object.entries(query)) {
+    if (allowed.includes(name)) continue;
+    if (!(FILTER_NAMES as readonly string[]).includes(name)) {
+      throw new InvalidRequestFilter(`Unknown query parameter '${name}'; the filters are ${FILTER_NAMES.join(', ')}.`);
+    }
+    if (typeof value !== 'string') throw new InvalidRequestFilter(`The query parameter '${name}' may be given once.`);
+    if (value === '') continue;
+    if (name === 'limit') {
+      if (!/^\d{1,9}$/.test(value) || Number(value) < 1) {
+        throw new InvalidRequestFilter(`Invalid value for 'limit': '${value}' is not a whole number of at least 1.`);
+      }
+      filter.limit = Number(value);
+    } else if (name === 'status' && !STATUS.test(value)) {
+      throw new InvalidRequestFilter(`Invalid value for 'status': '${value}' is neither a status (429) nor a class (5xx).`);
+    } else filter[name as Exclude<(typeof FILTER_NAMES)[number], 'limit'>] = value;
+  }
+  return filter;
+}
+
+type Test = (entry: LoggedRequest) => boolean;
+
+const same = (a: string | null | undefined, b: string) => a?.toLowerCase() === b.toLowerCase();
+
+function matcher(filter: RequestFilter): Test {
+  const tests: Test[] = [];
+  const { tenant, app, user, method, path, status } = filter;
+  if (tenant !== undefined) tests.push((e) => same(e.tenant, tenant));
+  if (app !== undefined) tests.push((e) => same(e.app, app));
+  if (user !== undefined) tests.push((e) => same(e.user?.id, user) || same(e.user?.userPrincipalName, user));
+  if (method !== undefined) tests.push((e) => same(e.method, method));
+  if (path !== undefined) {
+    const pattern = globPattern(path);
+    tests.push((e) => pattern.test(e.path) || pattern.test(requestPath(e.path)));
+  }
+  if (status !== undefined) {
+    const statusClass = /^([1-5])xx$/i.exec(status)?.[1];
+    tests.push(statusClass ? (e) => Math.floor(e.status / 100) === Number(statusClass) : (e) => e.status === Number(status));
+  }
+  return (entry) => tests.every((test) => test(entry));
+}
+
+/** A ring buffer of the last `capacity` requests; capacity 0 keeps nothing. */
+export class RequestLog {
+  private readonly slots: (LoggedRequest | undefined)[];
+  private next = 0;
+  private size = 0;
+
+  constructor(readonly capacity: number) {
+    this.slots = new Array<LoggedRequest | undefined>(capacity);
+  }
+
+  get enabled(): boolean {
+    return this.capacity > 0;
+  }
+
+  add(entry: LoggedRequest) {
+    if (this.capacity === 0) return;
+    this.slots[this.next] = entry;
+    this.next = (this.next + 1) % this.capacity;
+    this.size = Math.min(this.size + 1, this.capacity);
+  }
+
+  clear() {
+    this.slots.fill(undefined);
+    this.next = 0;
+    this.size = 0;
+  }
+
+  /** The matching entries, newest first, at most `filter.limit` of them. */
+  find(filter: RequestFilter = {}): LoggedRequest[] {
+    const matches = matcher(filter);
+    const limit = filter.limit ?? Infinity;
+    const found: LoggedRequest[] = [];
+    for (let i = 1; i <= this.size && found.length < limit; i++) {
+      const entry = this.slots[(this.next - i + this.capacity) % this.capacity]!;
+      if (matches(entry)) found.push(entry);
+    }
+    return found;
+  }
+}
