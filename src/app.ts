@@ -27,12 +27,17 @@ import { clientRequestIdOf, sendGraphError, toGraphError } from './http/graph-er
 import { registerJsonBodyParser } from './http/json-body.js';
 import { rewriteODataPath } from './http/odata-path.js';
 import { registerAdminRoutes } from './http/routes/admin/index.js';
+import { registerAttendanceReportRoutes } from './http/routes/attendance-reports.js';
 import { registerBatchRoutes } from './http/routes/batch.js';
+import { registerConsoleRoutes } from './http/routes/console.js';
 import { registerDevIssuerRoutes } from './http/routes/dev-issuer.js';
 import { registerHealthRoute } from './http/routes/health.js';
+import { registerJoinPageRoutes } from './http/routes/join-page.js';
 import { registerOnlineMeetingRoutes } from './http/routes/online-meetings.js';
 import { registerUnknownRouteHandler } from './http/routes/unknown-route.js';
 import { formatValidationErrors } from './http/validation-errors.js';
+import type { Metrics } from './observability/metrics.js';
+import { Observability } from './observability/setup.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
@@ -43,6 +48,10 @@ export interface BuiltApp {
   issuer: string;
   /** The control API's key; undefined when /__admin is off. */
   adminKey: string | undefined;
+  /** This process's metrics (--metrics or --metrics-port). */
+  metrics: Metrics | undefined;
+  /** /metrics alone, for --metrics-port: built, not started (the caller listens); closes with the app. */
+  metricsServer: FastifyInstance | undefined;
 }
 
 export async function buildApp(overrides: Partial<Config> = {}): Promise<FastifyInstance> {
@@ -52,7 +61,8 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<Fastify
 export async function buildServer(overrides: Partial<Config> = {}): Promise<BuiltApp> {
   const config = validateConfig({ ...DEFAULT_CONFIG, ...overrides });
   const limits = await loadLimits(config.limits);
-  const store = await openStore(config.db, { poolSize: config.dbPool });
+  const observability = await Observability.start(config);
+  const store = observability.traceStore(await openStore(config.db, { poolSize: config.dbPool, observer: observability.storeObserver }));
   try {
     if (config.directory) await store.seedDirectory(await loadDirectoryFile(config.directory));
     const keys = config.auth === 'oidc' ? await discoverIssuer(config.issuer!) : await loadDevIssuer(store);
@@ -107,6 +117,7 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
       },
     });
     edge.register(app);
+    const metricsServer = observability.register(app);
     registerRequestLogHooks(app, requestLog);
     const publicUrl = publicUrlResolver(app, config.publicUrl);
 
@@ -145,6 +156,8 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
       publicUrl,
     });
     registerBatchRoutes(app, { gate });
+    registerAttendanceReportRoutes(app, { meetings: { meetings: store, clock }, attendance: store.attendance, gate, authorizer, publicUrl });
+    registerJoinPageRoutes(app, { meetings: store, directory: store, attendance: store.attendance, clock, verifier, publicUrl });
     await registerAdminRoutes(app, {
       key: adminKey,
       store,
@@ -155,9 +168,11 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
       devIssuer: 'sign' in keys ? keys : undefined,
       audience: config.audiences[0]!,
     });
+    await registerConsoleRoutes(app, { key: adminKey });
     app.addHook('onClose', async () => store.close());
-    return { app, store, issuer: keys.issuer, adminKey };
+    return { app, store, issuer: keys.issuer, adminKey, metrics: observability.metrics, metricsServer };
   } catch (error) {
+    await observability.close();
     await store.close();
     throw error;
   }

@@ -2,8 +2,9 @@
 // and beta; the CloudCommunications workload and the Users.Actions extract) is called with real
 // ids, and must be ROUTED: never the unknown-route answer ("Resource not found for the segment …"),
 // never 405, never a 5xx other than 501. The operations this server implements (lookup, create,
-// createOrGet, get/patch/delete by id and by the beta alternate key) answer as Graph does; the
-// sub-resources outside its scope (reports, recordings, transcripts, virtual appointments, …) answer
+// createOrGet, get/patch/delete by id and by the beta alternate key, reading attendance reports)
+// answer as Graph does; the sub-resources outside its scope (recordings, transcripts, virtual
+// appointments, writing attendance reports, …) answer
 // a Graph-shaped 501 NotImplemented. Each /users/{user-id} path is also called as its /me twin with
 // a delegated token (the PowerShell OpenAPI models /me as an alias of /users/{user-id}).
 import assert from 'node:assert/strict';
@@ -18,7 +19,7 @@ import { type RunningServer, startServer } from './helpers/server.js';
 import { TestIssuer } from './helpers/test-issuer.js';
 
 type Version = 'v1.0' | 'beta';
-type Kind = 'lookup' | 'create' | 'createOrGet' | 'entity' | 'alternateKey' | 'notImplemented';
+type Kind = 'lookup' | 'create' | 'createOrGet' | 'entity' | 'alternateKey' | 'attendance' | 'notImplemented';
 
 const FILES: Record<Version, string[]> = {
   'v1.0': ['v1.0-CloudCommunications.yml', 'v1.0-Users.Actions.onlineMeetings.trimmed.yml'],
@@ -52,6 +53,9 @@ function classify(template: string, method: string): Kind {
   if (is('/microsoft.graph.createOrGet', ['post'])) return 'createOrGet';
   if (is('/{onlineMeeting-id}', ['get', 'patch', 'delete'])) return 'entity';
   if (is("(joinWebUrl='{joinWebUrl}')", ['get', 'patch', 'delete'])) return 'alternateKey';
+  // Attendance reports: read-only, for users' meetings (Graph documents no /communications form).
+  const attendance = /^\/\{onlineMeeting-id\}\/attendanceReports(\/\{meetingAttendanceReport-id\}(\/attendanceRecords)?)?$/;
+  if (template.startsWith('/users/') && attendance.test(rest) && method === 'get') return 'attendance';
   return 'notImplemented';
 }
 
@@ -131,7 +135,19 @@ const EXPECTED_STATUS: Record<Exclude<Kind, 'notImplemented'>, Partial<Record<Op
   createOrGet: { post: 201 },
   entity: { get: 200, patch: 200, delete: 204 },
   alternateKey: { get: 200, patch: 200, delete: 204 },
+  // Routed and authorized (see attendanceStatus): attendance-reports.test.ts reads them in full.
+  attendance: { get: 200 },
 };
+
+/**
+ * The organizer reads reports with the permissions that read the meeting; applications also need
+ * OnlineMeetingArtifact.Read.All, which this app token lacks. The meeting has not ended: no report
+ * yet (an empty collection; a report id names nothing).
+ */
+function attendanceStatus(op: Operation, caller: Caller): number {
+  if (caller === 'application') return 403;
+  return op.template.endsWith('/attendanceReports') ? 200 : 404;
+}
 
 interface Outcome {
   line: string;
@@ -167,10 +183,11 @@ async function check(op: Operation, caller: Caller, shared: Meeting): Promise<Ou
     if (res.status !== 501 || code !== 'NotImplemented') problems.push('expected 501 NotImplemented');
   } else {
     if (res.status === 501) problems.push('implemented operation answered 501');
-    const expected = EXPECTED_STATUS[op.kind][op.method];
+    const expected = op.kind === 'attendance' ? attendanceStatus(op, caller) : EXPECTED_STATUS[op.kind][op.method];
     if (res.status !== expected) problems.push(`expected ${expected}`);
     if (op.kind === 'lookup' && code !== 'InvalidArgument') problems.push('expected the lookup’s InvalidArgument');
-    if (res.status < 300 && op.method !== 'delete' && body?.id === undefined) problems.push('no meeting in the body');
+    if (op.kind === 'attendance' && res.status === 200 && !Array.isArray(body?.value)) problems.push('no collection in the body');
+    else if (op.kind !== 'attendance' && res.status < 300 && op.method !== 'delete' && body?.id === undefined) problems.push('no meeting in the body');
   }
   if (res.status >= 400) {
     try {
@@ -202,6 +219,9 @@ const IMPLEMENTED: Record<Version, string[]> = {
     'patch /users/{user-id}/onlineMeetings/{onlineMeeting-id} [entity]',
     'delete /users/{user-id}/onlineMeetings/{onlineMeeting-id} [entity]',
     'post /users/{user-id}/onlineMeetings/microsoft.graph.createOrGet [createOrGet]',
+    'get /users/{user-id}/onlineMeetings/{onlineMeeting-id}/attendanceReports [attendance]',
+    'get /users/{user-id}/onlineMeetings/{onlineMeeting-id}/attendanceReports/{meetingAttendanceReport-id} [attendance]',
+    'get /users/{user-id}/onlineMeetings/{onlineMeeting-id}/attendanceReports/{meetingAttendanceReport-id}/attendanceRecords [attendance]',
   ],
   beta: [],
 };

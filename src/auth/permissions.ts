@@ -2,7 +2,7 @@
 import { InsufficientPrivileges } from './errors.js';
 import type { Principal } from './principal.js';
 
-export type Operation = 'createOrGet' | 'create' | 'read' | 'update' | 'delete';
+export type Operation = 'createOrGet' | 'create' | 'read' | 'update' | 'delete' | 'readAttendance';
 
 interface Accepted {
   delegated: readonly string[];
@@ -22,6 +22,14 @@ export const PERMISSIONS: Readonly<Record<Operation, Accepted>> = {
   read: {
     delegated: ['OnlineMeetings.Read', 'OnlineMeetings.ReadWrite'],
     application: ['OnlineMeetings.Read.All', 'OnlineMeetings.ReadWrite.All'],
+  },
+  // Attendance reports and records are meeting artifacts. Applications need the artifact
+  // permission, as Graph requires (docs: meetingAttendanceReport list/get, attendanceRecord list).
+  // The organizer reading their own meeting's report needs no more than to read the meeting (the
+  // delegated artifact scope is accepted too), so apps signed in as the organizer work unchanged.
+  readAttendance: {
+    delegated: ['OnlineMeetings.Read', 'OnlineMeetings.ReadWrite', 'OnlineMeetingArtifact.Read.All'],
+    application: ['OnlineMeetingArtifact.Read.All'],
   },
 };
 

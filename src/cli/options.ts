@@ -59,6 +59,9 @@ export const serveOptions = () => [
   option('--request-log-size <n>', 'requests kept in this process\'s request log (/__admin/requests); 0 turns it off')
     .default(DEFAULT_CONFIG.requestLogSize)
     .argParser(integer('--request-log-size')),
+  option('--metrics', 'serve /metrics (Prometheus text format, no authentication) on the main port'),
+  option('--metrics-port <port>', 'serve /metrics on this port only (same host; 0 picks a free one); with --workers, the sum of all workers')
+    .argParser(integer('--metrics-port')),
 ];
 
 export const adminKeyOption = () =>

@@ -2,6 +2,7 @@
 // With --workers N, a primary process runs N server processes that share the port (Node cluster).
 import cluster from 'node:cluster';
 import { buildServer } from '../app.js';
+import { createMetricsServer, listenMetrics } from '../http/routes/metrics.js';
 import { type AuthMode, type Config, DEFAULT_CONFIG } from '../config/config.js';
 import { startMemoryReducer } from './memory-reducer.js';
 
@@ -22,6 +23,8 @@ export interface ServeFlags {
   faults?: string;
   limits: string;
   requestLogSize: number;
+  metrics?: boolean;
+  metricsPort?: number;
 }
 
 function configOf(flags: ServeFlags): Config {
@@ -41,16 +44,21 @@ function configOf(flags: ServeFlags): Config {
     faults: flags.faults,
     limits: flags.limits,
     requestLogSize: flags.requestLogSize,
+    metrics: flags.metrics ?? false,
+    metricsPort: flags.metricsPort,
   };
 }
 
 export async function serve(flags: ServeFlags) {
   const config = configOf(flags);
   if (flags.workers > 1 && cluster.isPrimary) return superviseWorkers(config, flags.workers);
-  const { app, store, issuer } = await buildServer(config);
+  const { app, store, issuer, adminKey, metrics, metricsServer } = await buildServer(config);
   const stopMemoryReducer = startMemoryReducer();
   app.addHook('onClose', async () => stopMemoryReducer());
   await app.listen({ host: config.host, port: config.port });
+  // --metrics-port: a cluster's primary serves the sum of its workers' metrics; each worker answers it.
+  if (cluster.isWorker && config.metricsPort !== undefined) metrics?.answerClusterPrimary();
+  const metricsUrl = metricsServer && cluster.isPrimary ? await listenMetrics(metricsServer, config.host, config.metricsPort!) : undefined;
   // Under a cluster, the first worker speaks for all of them.
   if (cluster.isPrimary || process.env.GRAPH_MEETINGS_WORKER_INDEX === '0') {
     const address = app.addresses().find((a) => typeof a !== 'string');
@@ -65,6 +73,10 @@ export async function serve(flags: ServeFlags) {
         ? `  get a token: TOKEN=$(npx graph-meetings token --user alice@contoso.example --db ${config.db})`
         : `  get a token from ${issuer} for audience ${config.audiences[0]}`,
     ];
+    // The link signs a browser in and leaves the address bar without the key (routes/console.ts).
+    if (adminKey) lines.push(`  console: ${url}/console?key=${encodeURIComponent(adminKey)}`);
+    if (config.metrics) lines.push(`  metrics: ${url}/metrics${flags.workers > 1 ? ' (each worker process its own)' : ''}`);
+    if (metricsUrl) lines.push(`  metrics: ${metricsUrl}`);
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   process.send?.('ready');
@@ -112,6 +124,11 @@ async function superviseWorkers(config: Config, count: number) {
       fork(index);
     });
   };
+  if (config.metricsPort !== undefined) {
+    const { clusterMetricsSource } = await import('../observability/metrics.js');
+    const url = await listenMetrics(createMetricsServer(clusterMetricsSource()), config.host, config.metricsPort);
+    process.stdout.write(`  metrics: ${url} (the sum of all ${count} worker processes)\n`);
+  }
   for (let i = 0; i < count; i++) fork(i);
 
   const stop = (signal: NodeJS.Signals) => {

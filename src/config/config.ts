@@ -32,6 +32,10 @@ export interface Config {
   limits: string;
   /** Requests kept in this process's request log (`/__admin/requests`). */
   requestLogSize: number;
+  /** Serve `/metrics` (Prometheus) on the main port, without authentication. */
+  metrics: boolean;
+  /** Serve `/metrics` on a port of its own (same host); 0 picks a free one. */
+  metricsPort?: number;
 }
 
 export const GRAPH_AUDIENCES = [
@@ -51,6 +55,7 @@ export const DEFAULT_CONFIG: Config = {
   maxBody: 1024 * 1024,
   limits: 'off',
   requestLogSize: 1000,
+  metrics: false,
 };
 
 export class ConfigError extends Error {}
@@ -65,6 +70,12 @@ export function validateConfig(config: Config): Config {
   if (!Number.isInteger(config.dbPool) || config.dbPool < 1) throw new ConfigError(`invalid --db-pool '${config.dbPool}': at least 1`);
   if (!Number.isInteger(config.requestLogSize) || config.requestLogSize < 0) {
     throw new ConfigError(`invalid --request-log-size '${config.requestLogSize}': a whole number, 0 to turn the log off`);
+  }
+  if (config.metricsPort !== undefined) {
+    if (!Number.isInteger(config.metricsPort) || config.metricsPort < 0 || config.metricsPort > 65535) {
+      throw new ConfigError(`invalid --metrics-port '${config.metricsPort}'`);
+    }
+    if (config.metricsPort !== 0 && config.metricsPort === config.port) throw new ConfigError('--metrics-port must differ from --port');
   }
   if (config.adminKey !== undefined && config.adminKey.length < 8) throw new ConfigError('--admin-key must be at least 8 characters');
   if (config.audiences.length === 0) throw new ConfigError('at least one --audience is needed');

@@ -12,6 +12,13 @@ import {
   UserNotFound,
 } from '../domain/errors.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The Graph error this request was answered with (metrics and traces name its code). */
+    graphError?: GraphError;
+  }
+}
+
 export class GraphError extends Error {
   constructor(
     readonly status: number,
@@ -129,6 +136,7 @@ export function errorBody(error: GraphError, requestId: string, clientRequestId:
 
 export function sendGraphError(request: FastifyRequest, reply: FastifyReply, error: GraphError) {
   const clientRequestId = clientRequestIdOf(request);
+  request.graphError = error;
   return reply
     .code(error.status)
     // Set here too: errors raised before routing (a malformed URL) never ran the onRequest hook.

@@ -98,4 +98,25 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'attendance intervals (join page, attendance reports)',
+    // One row per Join; Leave fills leave_date_time. No foreign key to meetings: a meeting replaced
+    // by createOrGet changes its id in place, and reports are only reached through a live meeting.
+    sql: `
+      CREATE TABLE attendance_intervals (
+        id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL,
+        meeting_id TEXT NOT NULL,
+        user_tenant_id TEXT,
+        user_id TEXT,
+        display_name TEXT,
+        email_address TEXT,
+        role TEXT NOT NULL,
+        join_date_time TEXT NOT NULL,
+        leave_date_time TEXT
+      );
+      CREATE INDEX attendance_intervals_by_meeting ON attendance_intervals (tenant_id, meeting_id, join_date_time);
+    `,
+  },
 ];

@@ -1,6 +1,7 @@
 // Turns a --db URL into a Store. One adapter per engine; new engines add a case here.
 // Adapters are imported on first use, so a process loads only its own engine's driver (memory).
 import { InvalidConninfo, parseConninfo, redactConninfo } from './postgres/conninfo.js';
+import type { StoreObserver } from './observer.js';
 import type { Store } from './store.js';
 
 export class InvalidDatabaseUrl extends Error {}
@@ -11,6 +12,8 @@ export type ParsedDatabaseUrl = { engine: 'sqlite'; path: string } | { engine: '
 export interface StoreOptions {
   /** Connections per process (PostgreSQL). */
   poolSize?: number;
+  /** Metrics' view of the store's work (group commits, pool use). */
+  observer?: StoreObserver;
 }
 
 export function parseDatabaseUrl(url: string): ParsedDatabaseUrl {
@@ -39,13 +42,14 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
   const parsed = parseDatabaseUrl(url);
   if (parsed.engine === 'sqlite') {
     const { SqliteStore } = await import('./sqlite/sqlite-store.js');
-    return SqliteStore.open(parsed.path, url);
+    return SqliteStore.open(parsed.path, url, options.observer);
   }
   const { DEFAULT_POSTGRES_OPTIONS, PostgresStore } = await import('./postgres/postgres-store.js');
   try {
     return await PostgresStore.open(parsed.url, redactPassword(url), {
       ...DEFAULT_POSTGRES_OPTIONS,
       ...(options.poolSize ? { poolSize: options.poolSize } : {}),
+      observer: options.observer,
     });
   } catch (error) {
     throw new DatabaseUnreachable(`cannot use the database ${redactPassword(url)}: ${(error as Error).message}`);

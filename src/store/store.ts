@@ -1,6 +1,8 @@
 // The one persistence contract. Every engine (SQLite now, PostgreSQL next) implements all of it,
 // asynchronously, so callers never depend on which engine answers.
+import type { BrowseRepository } from '../control/browse-ports.js';
 import type { ControlRepository } from '../control/ports.js';
+import type { AttendanceRepository } from '../domain/attendance-ports.js';
 import type { DirectoryRepository, MeetingRepository, StoreHealth } from '../domain/ports.js';
 
 export interface Store extends MeetingRepository, DirectoryRepository, StoreHealth {
@@ -8,6 +10,10 @@ export interface Store extends MeetingRepository, DirectoryRepository, StoreHeal
   readonly description: string;
   /** The testing toolkit's shared state (faults, clock, limits counters, reset, snapshots). */
   readonly control: ControlRepository;
+  /** Join-page attendance intervals (attendance reports). */
+  readonly attendance: AttendanceRepository;
+  /** The web console's reads (meeting search, the whole directory). */
+  readonly browse: BrowseRepository;
   /**
    * A small named value kept with the data (the dev issuer's signing key). When several
    * processes race to create it, all of them get the one that was stored first.

@@ -1,6 +1,6 @@
 // The onlineMeetings routes of both API versions under every owner segment (spec §2, §5).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Authorizer, Owner } from '../../auth/authorize.js';
+import type { Authorizer, Caller, Owner } from '../../auth/authorize.js';
 import { InsufficientPrivileges } from '../../auth/errors.js';
 import type { Operation } from '../../auth/permissions.js';
 import { createMeeting, type CreateMeetingBody } from '../../domain/create-meeting.js';
@@ -37,7 +37,7 @@ export interface OnlineMeetingRoutesDeps {
   publicUrl: (request: FastifyRequest) => string;
 }
 
-interface OwnerSegment {
+export interface OwnerSegment {
   path: string;
   versions: readonly ApiVersion[];
   owner: (params: Record<string, string>) => Owner;
@@ -49,7 +49,7 @@ interface OwnerSegment {
 
 const USER_LOOKUPS: readonly LookupProperty[] = ['joinWebUrl', 'joinMeetingId'];
 
-const OWNER_SEGMENTS: readonly OwnerSegment[] = [
+export const OWNER_SEGMENTS: readonly OwnerSegment[] = [
   { path: '/me', versions: ['v1.0', 'beta'], owner: () => ({ kind: 'me' }), lookups: USER_LOOKUPS },
   {
     path: '/users/:userId',
@@ -75,7 +75,8 @@ const OWNER_SEGMENTS: readonly OwnerSegment[] = [
 ];
 
 const CREATE_OR_GET_ACTIONS = ['createOrGet', 'microsoft.graph.createOrGet'];
-// Paths of the resource this server does not implement (recordings, transcripts, reports…): 501, not 404.
+// Paths of the resource this server does not implement (recordings, transcripts…): 501, not 404.
+// The more specific routes of what is implemented below a meeting (attendance-reports.ts) win over '/:meetingId/*'.
 const NOT_IMPLEMENTED = [
   '/:meetingId/*',
   '/$count',
@@ -132,10 +133,6 @@ class MeetingHandlers {
     private readonly version: ApiVersion,
     private readonly segment: OwnerSegment,
   ) {}
-
-  private get repo() {
-    return this.deps.meetings.meetings;
-  }
 
   async createOrGet(request: FastifyRequest, reply: FastifyReply) {
     const body = request.body as CreateOrGetBody;
@@ -205,18 +202,7 @@ class MeetingHandlers {
    */
   private async target(request: FastifyRequest): Promise<{ meeting: Meeting; actor: () => Promise<DirectoryUser> }> {
     const { principal, user } = request.caller!;
-    const key = meetingKey((request.params as { meetingId: string }).meetingId);
-    const nowMs = this.deps.meetings.clock.now();
-    let meeting: Meeting | undefined;
-    if ('id' in key) {
-      meeting = user
-        ? await readMeetingAs(this.repo, user, key.id, nowMs)
-        : await findMeeting(this.repo, principal.tenantId, key.id, nowMs);
-    } else {
-      const candidates = await this.repo.findMeetings(principal.tenantId, { joinWebUrl: key.joinWebUrl });
-      meeting = candidates.find((m) => !isExpired(m, nowMs) && (!user || isVisibleTo(m, user)));
-    }
-    if (!meeting) throw new MeetingNotFound();
+    const meeting = await visibleMeeting(this.deps.meetings, request.caller!, (request.params as { meetingId: string }).meetingId);
     if (user) return { meeting, actor: async () => user };
     if (principal.kind !== 'application') throw new Error('delegated caller without a user');
     const organizer = await this.deps.authorizer.actFor(principal, meeting.organizerId);
@@ -255,4 +241,22 @@ class MeetingHandlers {
     if (!select) return sendOData(reply, status, serializeMeetingText(meeting, options));
     return sendOData(reply, status, applySelect(serializeMeeting(meeting, options), select));
   }
+}
+
+/** The meeting a `:meetingId` segment names (by id, or on beta by join URL) as the caller may see it; else MeetingNotFound. */
+export async function visibleMeeting(deps: Pick<MeetingDeps, 'meetings' | 'clock'>, caller: Caller, segment: string): Promise<Meeting> {
+  const { principal, user } = caller;
+  const key = meetingKey(segment);
+  const nowMs = deps.clock.now();
+  let meeting: Meeting | undefined;
+  if ('id' in key) {
+    meeting = user
+      ? await readMeetingAs(deps.meetings, user, key.id, nowMs)
+      : await findMeeting(deps.meetings, principal.tenantId, key.id, nowMs);
+  } else {
+    const candidates = await deps.meetings.findMeetings(principal.tenantId, { joinWebUrl: key.joinWebUrl });
+    meeting = candidates.find((m) => !isExpired(m, nowMs) && (!user || isVisibleTo(m, user)));
+  }
+  if (!meeting) throw new MeetingNotFound();
+  return meeting;
 }

@@ -104,6 +104,8 @@ export class PostgresControlStore implements ControlRepository {
       if (scope.tenantId !== undefined) {
         const tenantId = normalizeId(scope.tenantId);
         const deleted = await client.query('DELETE FROM meetings WHERE tenant_id = $1', [tenantId]);
+        // Attendance goes with its meetings: a re-imported meeting id must not bring old attendance back.
+        await client.query('DELETE FROM attendance_intervals WHERE tenant_id = $1', [tenantId]);
         if (scope.directory) {
           await deleteTenantDirectory(client, tenantId);
           await client.query('DELETE FROM tenants WHERE id = $1', [tenantId]);
@@ -111,6 +113,7 @@ export class PostgresControlStore implements ControlRepository {
         return { meetingsDeleted: deleted.rowCount ?? 0 };
       }
       const deleted = await client.query('DELETE FROM meetings');
+      await client.query('DELETE FROM attendance_intervals');
       await client.query('DELETE FROM fault_rules');
       await client.query('DELETE FROM creation_counts');
       if (scope.directory) {
@@ -158,6 +161,7 @@ export class PostgresControlStore implements ControlRepository {
     const policies = policyRows(snapshot.applicationAccessPolicies);
     await this.db.transaction(async (client) => {
       await client.query('DELETE FROM meetings WHERE tenant_id = $1', [tenantId]);
+      await client.query('DELETE FROM attendance_intervals WHERE tenant_id = $1', [tenantId]);
       await deleteTenantDirectory(client, tenantId);
       await client.query(
         'INSERT INTO tenants (id, display_name) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name',

@@ -8,10 +8,13 @@ import type { Meeting } from '../../domain/meeting.js';
 import type { MeetingLookup } from '../../domain/ports.js';
 import { StoreUnavailable } from '../errors.js';
 import { MIGRATIONS } from '../migrations.js';
+import type { StoreObserver } from '../observer.js';
 import { parseConninfo } from './conninfo.js';
 import { isUnavailable } from './failures.js';
 import { PrimaryPool } from './primary-pool.js';
 import { PostgresControlStore } from './control-store.js';
+import { PostgresAttendanceStore } from './attendance-store.js';
+import { PostgresBrowseStore } from './browse-store.js';
 import { meetingColumns, meetingFromRow, type MeetingRow, normalizeId, GLOBAL_GRANT, userFromRow, type UserRow } from '../rows.js';
 import type { Store } from '../store.js';
 
@@ -25,6 +28,7 @@ export interface PostgresOptions {
   statementTimeoutMs: number;
   /** Longest to wait for a connection to one host (ms); the URL's connect_timeout wins. */
   connectTimeoutMs: number;
+  observer?: StoreObserver;
 }
 
 export const DEFAULT_POSTGRES_OPTIONS: PostgresOptions = { poolSize: 10, statementTimeoutMs: 5_000, connectTimeoutMs: 3_000 };
@@ -128,16 +132,21 @@ function meetingParams(meeting: Meeting) {
 
 export class PostgresStore implements Store {
   readonly control: PostgresControlStore;
+  readonly attendance: PostgresAttendanceStore;
+  readonly browse: PostgresBrowseStore;
 
   private constructor(
     private readonly pool: PrimaryPool,
     readonly description: string,
   ) {
-    this.control = new PostgresControlStore({
+    const access = {
       pool,
-      query: (text, values) => this.guard(() => this.pool.query({ text, values: values ?? [] })),
-      transaction: (work) => this.transaction(work),
-    });
+      query: <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => this.guard(() => this.pool.query<R>({ text, values: values ?? [] })),
+      transaction: <T>(work: (client: pg.PoolClient) => Promise<T>) => this.transaction(work),
+    };
+    this.control = new PostgresControlStore(access);
+    this.attendance = new PostgresAttendanceStore(access);
+    this.browse = new PostgresBrowseStore(access);
   }
 
   /** `url`: a libpq URI, one host or several (conninfo.ts). */
@@ -148,6 +157,7 @@ export class PostgresStore implements Store {
       statementTimeoutMs: options.statementTimeoutMs,
       connectTimeoutMs: info.connectTimeoutMs ?? options.connectTimeoutMs,
       applicationName: 'graph-meetings',
+      observer: options.observer,
     });
     const store = new PostgresStore(pool, description);
     try {

@@ -15,6 +15,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
+import type { PoolUse, StoreObserver } from '../observer.js';
 import { type Conninfo, describeHost, type PostgresHost } from './conninfo.js';
 import { isServerLost, NoWritablePrimary, NotWritable, UnconfirmedCommit } from './failures.js';
 
@@ -26,6 +27,8 @@ export interface PrimaryPoolOptions {
   /** Per host, for each connection attempt; 0 waits forever. */
   connectTimeoutMs: number;
   applicationName: string;
+  /** Metrics, when on: reads the pool's use. */
+  observer?: StoreObserver;
 }
 
 /** How long a failed search for the primary answers for itself before the hosts are tried again. */
@@ -88,7 +91,15 @@ export class PrimaryPool {
   constructor(
     readonly info: Conninfo,
     private readonly options: PrimaryPoolOptions,
-  ) {}
+  ) {
+    options.observer?.poolUse?.(() => this.use());
+  }
+
+  /** The current primary's pool: its connections and waiting callers (none while there is no primary). */
+  use(): PoolUse {
+    const pool = this.member?.pool;
+    return pool ? { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } : { total: 0, idle: 0, waiting: 0 };
+  }
 
   /** A connection to the primary; release it with the error that broke it, if any. */
   async connect(): Promise<pg.PoolClient> {

@@ -62,6 +62,9 @@ export class SqliteControlStore implements ControlRepository {
       insertUser: db.prepare('INSERT INTO users (tenant_id, id, upn, upn_lower, display_name) VALUES (?, ?, ?, ?, ?)'),
       insertPolicy: db.prepare('INSERT INTO access_policies (tenant_id, user_id, app_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
       deleteTenantMeetings: db.prepare('DELETE FROM meetings WHERE tenant_id = ?'),
+      // Attendance goes with its meetings: a re-imported meeting id must not bring old attendance back.
+      deleteTenantAttendance: db.prepare('DELETE FROM attendance_intervals WHERE tenant_id = ?'),
+      deleteAllAttendance: db.prepare('DELETE FROM attendance_intervals'),
       deleteTenantPolicies: db.prepare('DELETE FROM access_policies WHERE tenant_id = ?'),
       deleteTenantUsers: db.prepare('DELETE FROM users WHERE tenant_id = ?'),
       deleteTenantCounts: db.prepare('DELETE FROM creation_counts WHERE tenant_id = ?'),
@@ -117,6 +120,7 @@ export class SqliteControlStore implements ControlRepository {
       if (scope.tenantId !== undefined) {
         const tenantId = normalizeId(scope.tenantId);
         const meetingsDeleted = this.s.deleteTenantMeetings.run(tenantId).changes;
+        this.s.deleteTenantAttendance.run(tenantId);
         if (scope.directory) {
           this.deleteTenantDirectory(tenantId);
           this.s.deleteTenant.run(tenantId);
@@ -124,6 +128,7 @@ export class SqliteControlStore implements ControlRepository {
         return { meetingsDeleted };
       }
       const meetingsDeleted = this.s.deleteAllMeetings.run().changes;
+      this.s.deleteAllAttendance.run();
       this.db.exec('DELETE FROM fault_rules; DELETE FROM creation_counts');
       if (scope.directory) {
         this.db.exec("DELETE FROM access_policies; DELETE FROM users; DELETE FROM tenants; DELETE FROM settings WHERE name = 'dev-issuer-signing-key'");
@@ -152,6 +157,7 @@ export class SqliteControlStore implements ControlRepository {
     const tenantId = normalizeId(snapshot.tenant.id);
     this.write(() => {
       this.s.deleteTenantMeetings.run(tenantId);
+      this.s.deleteTenantAttendance.run(tenantId);
       this.deleteTenantDirectory(tenantId);
       this.s.upsertTenant.run(tenantId, snapshot.tenant.displayName);
       for (const user of snapshot.users) {

@@ -10,15 +10,20 @@ import { StoreUnavailable } from '../errors.js';
 import type { Store } from '../store.js';
 import { meetingColumns, meetingFromRow, type MeetingRow, normalizeId, GLOBAL_GRANT, userFromRow, type UserRow } from '../rows.js';
 import { MIGRATIONS } from '../migrations.js';
+import type { StoreObserver } from '../observer.js';
 import { BUSY_TIMEOUT_MS, INSERT_MEETING, insertOrGetStep, LIVE_MEETING_BY_KEY } from './statements.js';
 import { SqliteWriter } from './writer.js';
 import { SqliteControlStore } from './control-store.js';
+import { SqliteAttendanceStore } from './attendance-store.js';
+import { SqliteBrowseStore } from './browse-store.js';
 
 type InsertOrGetResult = { meeting: Meeting; created: boolean };
 
 export class SqliteStore implements Store {
   private readonly statements;
   readonly control: SqliteControlStore;
+  readonly attendance: SqliteAttendanceStore;
+  readonly browse: SqliteBrowseStore;
 
   private constructor(
     private readonly db: Database.Database,
@@ -81,9 +86,11 @@ export class SqliteStore implements Store {
       ping: db.prepare('SELECT 1'),
     };
     this.control = new SqliteControlStore(db, (work) => this.write(work));
+    this.attendance = new SqliteAttendanceStore(db, (work) => this.write(work));
+    this.browse = new SqliteBrowseStore(db);
   }
 
-  static async open(path: string, description: string): Promise<SqliteStore> {
+  static async open(path: string, description: string, observer?: StoreObserver): Promise<SqliteStore> {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const db = new Database(path);
     // Busy timeout first: switching to WAL and migrating wait for other processes' locks.
@@ -93,7 +100,7 @@ export class SqliteStore implements Store {
     db.pragma('foreign_keys = ON');
     await withBusyRetry(() => migrate(db));
     // The writer thread's commits also run the WAL checkpoints (every 1000 pages, SQLite's default).
-    return new SqliteStore(db, description, path === ':memory:' ? undefined : new SqliteWriter(path));
+    return new SqliteStore(db, description, path === ':memory:' ? undefined : new SqliteWriter(path, observer));
   }
 
   async findLiveMeetingByKey(tenantId: string, organizerId: string, externalId: string, expiryCutoff: string) {

@@ -3,6 +3,7 @@
 // and the event loop keeps serving reads meanwhile. Each caller is answered after its commit.
 import { Worker } from 'node:worker_threads';
 import { StoreUnavailable } from '../errors.js';
+import type { StoreObserver } from '../observer.js';
 import type { InsertOutcome, MeetingColumns as Columns } from './statements.js';
 export interface WriterRequest {
   items: { columns: Columns; expiryCutoff: string }[];
@@ -32,7 +33,10 @@ export class SqliteWriter {
   private closed = false;
   private drained: (() => void) | undefined;
 
-  constructor(private readonly path: string) {}
+  constructor(
+    private readonly path: string,
+    private readonly observer?: StoreObserver,
+  ) {}
 
   insertOrGet(columns: Columns, expiryCutoff: string): Promise<InsertOutcome> {
     if (this.closed) return Promise.reject(new StoreUnavailable('the store is closed'));
@@ -67,6 +71,7 @@ export class SqliteWriter {
     const batch = this.queue;
     this.queue = [];
     this.inFlight.push(batch);
+    this.observer?.writeBatch?.(batch.length);
     const request: WriterRequest = { items: batch.map(({ columns, expiryCutoff }) => ({ columns, expiryCutoff })) };
     const worker = this.thread();
     // Keeps the process alive while a commit is pending; an idle thread does not.

@@ -9,9 +9,12 @@ import type { FaultInjector } from '../../../control/fault-injector.js';
 import type { RequestLog } from '../../../control/request-log.js';
 import type { VirtualClock } from '../../../control/virtual-clock.js';
 import type { Store } from '../../../store/store.js';
+import { crossOriginRefused, hasConsoleSession, isSameOriginRequest } from '../../console-session.js';
 import { GraphError } from '../../graph-errors.js';
 import { registerClockRoutes } from './clock.js';
+import { registerDirectoryRoutes } from './directory.js';
 import { registerFaultRoutes } from './faults.js';
+import { registerMeetingRoutes } from './meetings.js';
 import { registerRequestLogRoutes } from './requests.js';
 import { registerResetRoutes } from './reset.js';
 import { registerSnapshotRoutes } from './snapshot.js';
@@ -49,7 +52,10 @@ export async function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps)
   await app.register(
     async (admin) => {
       admin.addHook('onRequest', async (request) => {
-        if (!adminKeyMatches(key, presentedKey(request))) throw unauthorized();
+        if (adminKeyMatches(key, presentedKey(request))) return;
+        // The web console's cookie (console-session.ts), from the console's own pages only.
+        if (!hasConsoleSession(request, key)) throw unauthorized();
+        if (!isSameOriginRequest(request)) throw crossOriginRefused();
       });
       registerClockRoutes(admin, deps);
       registerFaultRoutes(admin, deps);
@@ -57,6 +63,8 @@ export async function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps)
       registerRequestLogRoutes(admin, deps);
       registerResetRoutes(admin, deps);
       registerSnapshotRoutes(admin, deps);
+      registerMeetingRoutes(admin, deps);
+      registerDirectoryRoutes(admin, deps);
     },
     { prefix: ADMIN_PREFIX },
   );
