@@ -79,7 +79,7 @@ export async function startGraphMeetings(options: GraphMeetingsOptions = {}): Pr
       cwd: dir,
       env: options.env,
       timeoutMs: options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
-      cleanupOnExit: () => rmSync(dir, { recursive: true, force: true }),
+      cleanupOnExit: () => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 }),
     });
   } catch (error) {
     await rm(dir, { recursive: true, force: true });

@@ -2,6 +2,7 @@
 // A child rather than an in-process app, so it behaves the same under any test runner (Jest's module
 // sandbox included), several never share state, and nothing of it runs in the test process after stop().
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -53,6 +54,9 @@ function killOnExit(child: ChildProcess, cleanup: () => void) {
   process.on('exit', () => {
     for (const [server, cleanupServer] of running) {
       server.kill('SIGKILL');
+      // A signal is delivered asynchronously: until the server is gone it may still write into its
+      // temp dir, and a removal racing with that leaves the dir behind.
+      if (server.pid !== undefined) waitUntilGoneSync(server.pid, 2_000);
       try {
         cleanupServer();
       } catch {
@@ -60,6 +64,22 @@ function killOnExit(child: ChildProcess, cleanup: () => void) {
       }
     }
   });
+}
+
+/** Blocks (the process is exiting: nothing else can run) until `pid` is dead or a zombie. */
+function waitUntilGoneSync(pid: number, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  while (Date.now() < deadline) {
+    let state: string | undefined;
+    try {
+      state = /^\d+ \(.*\) (\S)/s.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
+    } catch {
+      return; // gone (or no /proc: nothing better to do)
+    }
+    if (state === 'Z' || state === 'X') return;
+    Atomics.wait(pause, 0, 0, 10);
+  }
 }
 
 /** Starts `graph-meetings serve <args>` (args must listen on port 0) and resolves with its URL. */
