@@ -6,6 +6,7 @@ import { AccessLog, createLogger } from './logger.js';
 import { resolveAdminKey } from './auth/admin-key.js';
 import { Authorizer } from './auth/authorize.js';
 import { loadDevIssuer } from './auth/dev-issuer.js';
+import { devIssuerPolicy } from './auth/entra/issuer.js';
 import { discoverIssuer } from './auth/oidc-discovery.js';
 import { TokenVerifier } from './auth/token-verifier.js';
 import { type Config, DEFAULT_CONFIG, validateConfig } from './config/config.js';
@@ -18,6 +19,7 @@ import { MonthlyCreationLimit } from './control/monthly-creation-limit.js';
 import { RequestLog } from './control/request-log.js';
 import { VirtualClock } from './control/virtual-clock.js';
 import { systemClock } from './domain/clock.js';
+import { normalizeObjectId } from './domain/directory.js';
 import { appRateLimitStep } from './http/app-rate-limit-step.js';
 import { RequestGate } from './http/authenticate.js';
 import { publicUrlResolver } from './http/base-url.js';
@@ -31,6 +33,7 @@ import { registerAttendanceReportRoutes } from './http/routes/attendance-reports
 import { registerBatchRoutes } from './http/routes/batch.js';
 import { registerConsoleRoutes } from './http/routes/console.js';
 import { registerDevIssuerRoutes } from './http/routes/dev-issuer.js';
+import { registerEntraRoutes } from './http/routes/entra/index.js';
 import { registerHealthRoute } from './http/routes/health.js';
 import { registerJoinPageRoutes } from './http/routes/join-page.js';
 import { registerOnlineMeetingRoutes } from './http/routes/online-meetings.js';
@@ -40,6 +43,7 @@ import type { Metrics } from './observability/metrics.js';
 import { Observability } from './observability/setup.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
+import { type ServerTls, resolveServerTls } from './tls/server-tls.js';
 
 export interface BuiltApp {
   app: FastifyInstance;
@@ -52,6 +56,8 @@ export interface BuiltApp {
   metrics: Metrics | undefined;
   /** /metrics alone, for --metrics-port: built, not started (the caller listens); closes with the app. */
   metricsServer: FastifyInstance | undefined;
+  /** The certificate served (--tls, --tls-cert); undefined for plain HTTP. */
+  tls: ServerTls | undefined;
 }
 
 export async function buildApp(overrides: Partial<Config> = {}): Promise<FastifyInstance> {
@@ -65,8 +71,17 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
   const store = observability.traceStore(await openStore(config.db, { poolSize: config.dbPool, observer: observability.storeObserver }));
   try {
     if (config.directory) await store.seedDirectory(await loadDirectoryFile(config.directory));
-    const keys = config.auth === 'oidc' ? await discoverIssuer(config.issuer!) : await loadDevIssuer(store);
-    const verifier = new TokenVerifier({ issuer: keys.issuer, audiences: config.audiences, keys: keys.keys });
+    const keys =
+      config.auth === 'oidc'
+        ? await discoverIssuer(config.issuer!, { acceptV1Tokens: !config.rejectV1Tokens, now: () => (config.clock ?? systemClock).now() })
+        : await loadDevIssuer(store);
+    const verifier = new TokenVerifier({
+      // --auth dev: the dev issuer's own `iss`, and the Entra-compatible token service's per-tenant ones.
+      issuer: 'issuers' in keys ? keys.issuers : devIssuerPolicy(config.publicUrl),
+      audiences: config.audiences,
+      keys: keys.keys,
+      tenants: config.tenants?.map(normalizeObjectId),
+    });
     const gate = new RequestGate(verifier);
     // Per process, on real time (see app-rate-limit.ts); checked before anything else admits the request.
     if (limits.requestsPerSecondPerApp) {
@@ -83,7 +98,9 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
     });
     // After a whole reset, users provisioned on their first call are provisioned again (the directory
     // may be gone), and the dev issuer's key is read again (a directory reset replaced it).
-    const authorizer = new Authorizer(store);
+    const authorizer = new Authorizer(store, (config.policyPropagationDelay ?? 0) * 1000);
+    // Any control change may be a directory change (a user removed through any process): cheap to re-provision.
+    control.subscribe((_record, previous) => (previous ? authorizer.forgetProvisionedUsers() : undefined));
     control.subscribe(async (record, previous) => {
       if (!previous || record.resets === previous.resets) return;
       authorizer.forgetProvisionedUsers();
@@ -96,13 +113,18 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
     const adminKey = await resolveAdminKey(store, config);
     // Answers from below the router (parser errors, 413s while the body is still arriving) in Graph's shape.
     const edge = createEdgeGuard({ bodyLimit: config.maxBody });
+    const tls = await resolveServerTls(config);
+    // Fastify's types tie the instance to http.Server; an https.Server serves the same app.
+    const serverOptions = (tls ? { https: { ...edge.httpOptions, key: tls.key, cert: tls.cert } } : { http: edge.httpOptions }) as {
+      http: typeof edge.httpOptions;
+    };
     const app = Fastify({
       loggerInstance: createLogger(config.logLevel),
       logController: new AccessLog(),
       genReqId: () => randomUUID(),
       requestIdHeader: false,
       bodyLimit: config.maxBody,
-      http: edge.httpOptions,
+      ...serverOptions,
       clientErrorHandler: edge.clientErrorHandler,
       forceCloseConnections: 'idle',
       // In-flight and pipelined requests are served while closing; keep-alive sockets are told to close.
@@ -119,7 +141,7 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
     edge.register(app);
     const metricsServer = observability.register(app);
     registerRequestLogHooks(app, requestLog);
-    const publicUrl = publicUrlResolver(app, config.publicUrl);
+    const publicUrl = publicUrlResolver(app, config.publicUrl, tls ? 'https' : 'http');
 
     let closing = false;
     app.addHook('preClose', async () => {
@@ -144,6 +166,7 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
     registerUnknownRouteHandler(app);
     registerHealthRoute(app, store);
     if ('sign' in keys) registerDevIssuerRoutes(app, keys, publicUrl);
+    if ('sign' in keys) await registerEntraRoutes(app, { store, issuer: keys, audience: config.audiences[0]!, publicUrl: config.publicUrl });
     registerOnlineMeetingRoutes(app, {
       meetings: {
         meetings: store,
@@ -170,7 +193,7 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
     });
     await registerConsoleRoutes(app, { key: adminKey });
     app.addHook('onClose', async () => store.close());
-    return { app, store, issuer: keys.issuer, adminKey, metrics: observability.metrics, metricsServer };
+    return { app, store, issuer: keys.issuer, adminKey, metrics: observability.metrics, metricsServer, tls };
   } catch (error) {
     await observability.close();
     await store.close();

@@ -295,7 +295,7 @@ async function snapshotRoundTrip(db: string, freshDb: string) {
 
     const document = await exportTenant(url, CONTOSO);
     assert.equal(document.format, 'graph-meetings.snapshot');
-    assert.equal(document.version, 1);
+    assert.equal(document.version, 2);
     assert.ok(!Number.isNaN(Date.parse(document.exportedAt)));
     assert.deepEqual(document.tenant, { id: CONTOSO, displayName: 'Contoso' });
     assert.deepEqual(
@@ -415,7 +415,7 @@ describe('snapshots', () => {
       const cases: [string, unknown, RegExp][] = [
         ['an array', [], /must be a JSON object/],
         ['another format', edit((d) => (d.format = 'har')), /'format' must be "graph-meetings.snapshot"/],
-        ['a newer version', edit((d) => (d.version = 2)), /unsupported 'version' 2/],
+        ['a newer version', edit((d) => (d.version = 3)), /unsupported 'version' 3/],
         ['an unknown member', edit((d) => (d.clock = 'now')), /the document has an unknown member 'clock'/],
         ['no users', edit((d) => delete d.users), /lacks the required member 'users'/],
         ['a tenant id that is no GUID', edit((d) => (d.tenant.id = 'contoso')), /'tenant.id' must be a GUID/],

@@ -1,6 +1,6 @@
 // Principal + addressed path → the user the call acts for, or a refusal (spec §3.5, in that order):
 // route/token compatibility, permission, user resolution, application access policy.
-import { type DirectoryUser, isAppAllowed } from '../domain/directory.js';
+import { type AccessPolicyGrants, type DirectoryUser, isAppAllowed } from '../domain/directory.js';
 import { UserNotFound } from '../domain/errors.js';
 import type { DirectoryRepository } from '../domain/ports.js';
 import { DelegatedOnlyRoute, InsufficientPrivileges, NoAccessPolicy } from './errors.js';
@@ -23,8 +23,14 @@ export interface Caller {
 export class Authorizer {
   // Delegated callers already in the directory; provisioning is a write we do once per process.
   private readonly knownSelves = new Map<string, DirectoryUser>();
+  // Only with a propagation delay: each answer is kept that long, as the real service lags.
+  private readonly grantsSeen = new Map<string, { grants: AccessPolicyGrants; at: number }>();
 
-  constructor(private readonly directory: DirectoryRepository) {}
+  constructor(
+    private readonly directory: DirectoryRepository,
+    /** --policy-propagation-delay: how long an access policy answer may lag a change (real time). */
+    private readonly policyPropagationDelayMs = 0,
+  ) {}
 
   /** After a reset the directory may have lost them: each is provisioned again on its next call. */
   forgetProvisionedUsers() {
@@ -55,8 +61,20 @@ export class Authorizer {
   }
 
   async requireAccessPolicy(principal: ApplicationPrincipal, userId: string): Promise<void> {
-    const grants = await this.directory.accessPolicyGrants(principal.tenantId, userId);
+    const grants = await this.grants(principal.tenantId, userId);
     if (!isAppAllowed(principal.appId, grants)) throw new NoAccessPolicy();
+  }
+
+  /** Read on every call (a change through any process holds at once), unless a delay is set. */
+  private async grants(tenantId: string, userId: string): Promise<AccessPolicyGrants> {
+    if (this.policyPropagationDelayMs <= 0) return this.directory.accessPolicyGrants(tenantId, userId);
+    const key = `${tenantId}/${userId}`.toLowerCase();
+    const seen = this.grantsSeen.get(key);
+    if (seen && Date.now() - seen.at < this.policyPropagationDelayMs) return seen.grants;
+    const grants = await this.directory.accessPolicyGrants(tenantId, userId);
+    if (this.grantsSeen.size >= SELF_CACHE_LIMIT) this.grantsSeen.clear();
+    this.grantsSeen.set(key, { grants, at: Date.now() });
+    return grants;
   }
 
   /** The delegated caller's directory entry, provisioned from the token's claims the first time. */

@@ -30,6 +30,8 @@ export interface DevIssuer {
   /** Verification keys for the current signing key. */
   readonly keys: JWTVerifyGetKey;
   sign(claims: Record<string, unknown>, audience: string, lifetimeSeconds: number): Promise<string>;
+  /** As sign, with another `iss` (the Entra-compatible token service's per-tenant issuers). */
+  signAs(issuer: string, claims: Record<string, unknown>, audience: string, lifetimeSeconds: number): Promise<string>;
   /**
    * Reads the signing key from the store again (a directory reset deletes it; the first process to
    * need one after that stores a new one for all). True when the key changed.
@@ -63,6 +65,18 @@ async function signingKey(stored: string): Promise<SigningKey> {
 
 export async function loadDevIssuer(store: Store): Promise<DevIssuer> {
   let current = await signingKey(await storedSigningKey(store));
+  async function signAs(issuer: string, claims: Record<string, unknown>, audience: string, lifetimeSeconds: number) {
+    const { kid, privateKey } = current;
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: ALGORITHM, kid, typ: 'JWT' })
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setIssuedAt(now)
+      .setNotBefore(now)
+      .setExpirationTime(now + lifetimeSeconds)
+      .sign(privateKey);
+  }
   return {
     issuer: DEV_ISSUER,
     get jwks() {
@@ -71,18 +85,10 @@ export async function loadDevIssuer(store: Store): Promise<DevIssuer> {
     get keys() {
       return current.keys;
     },
-    async sign(claims, audience, lifetimeSeconds) {
-      const { kid, privateKey } = current;
-      const now = Math.floor(Date.now() / 1000);
-      return new SignJWT(claims)
-        .setProtectedHeader({ alg: ALGORITHM, kid, typ: 'JWT' })
-        .setIssuer(DEV_ISSUER)
-        .setAudience(audience)
-        .setIssuedAt(now)
-        .setNotBefore(now)
-        .setExpirationTime(now + lifetimeSeconds)
-        .sign(privateKey);
+    sign(claims, audience, lifetimeSeconds) {
+      return signAs(DEV_ISSUER, claims, audience, lifetimeSeconds);
     },
+    signAs,
     async reload() {
       const stored = await storedSigningKey(store);
       if (stored === current.stored) return false;

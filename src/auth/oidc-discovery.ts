@@ -1,22 +1,41 @@
-// --auth oidc: the issuer's discovery document names its JWKS; keys are fetched and cached by jose,
-// and a token with an unknown `kid` triggers at most one refetch per cooldown.
-import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
+// --auth oidc: the issuer's discovery document names its JWKS and its issuer (for Entra's common and
+// organizations endpoints a `{tenantid}` template, see issuer-policy.ts). Keys are fetched at start
+// and refetched for an unknown `kid` at most once per minute (remote-key-set.ts).
+import type { JWTVerifyGetKey } from 'jose';
+import { documentIssuerMatches, entraV1Issuer, type IssuerPolicy, issuerPolicy, TENANT_PLACEHOLDER } from './issuer-policy.js';
+import { RemoteKeySet } from './remote-key-set.js';
 
 const DISCOVERY_TIMEOUT_MS = 10_000;
 
 export class IssuerUnavailable extends Error {}
 
 export interface OidcKeys {
+  /** The configured issuer, for messages. */
   issuer: string;
+  /** The `iss` values accepted: the document's issuer (maybe a template), and Entra's v1 issuer. */
+  issuers: IssuerPolicy;
   jwksUri: string;
   keys: JWTVerifyGetKey;
+  keySet: RemoteKeySet;
+}
+
+export interface DiscoveryOptions {
+  /** Accept Entra's v1 issuer for an issuer in Entra's v2 form (default true). */
+  acceptV1Tokens?: boolean;
+  /** Time for the JWKS refetch interval (tests move it). */
+  now?: () => number;
+}
+
+/** An issuer given as a template (…/{tenantid}/v2.0) is discovered through Entra's common endpoint. */
+function discoverableIssuer(issuer: string): string {
+  return issuer.replaceAll(TENANT_PLACEHOLDER, 'common');
 }
 
 export function discoveryUrl(issuer: string): string {
-  return `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+  return `${discoverableIssuer(issuer).replace(/\/+$/, '')}/.well-known/openid-configuration`;
 }
 
-export async function discoverIssuer(issuer: string): Promise<OidcKeys> {
+export async function discoverIssuer(issuer: string, options: DiscoveryOptions = {}): Promise<OidcKeys> {
   const url = discoveryUrl(issuer);
   let document: { issuer?: unknown; jwks_uri?: unknown };
   try {
@@ -26,16 +45,25 @@ export async function discoverIssuer(issuer: string): Promise<OidcKeys> {
   } catch (error) {
     throw new IssuerUnavailable(`cannot read the issuer's discovery document ${url}: ${(error as Error).message}`);
   }
-  if (typeof document.jwks_uri !== 'string') {
+  if (typeof document.jwks_uri !== 'string' || !URL.canParse(document.jwks_uri)) {
     throw new IssuerUnavailable(`the discovery document ${url} has no jwks_uri`);
   }
-  if (typeof document.issuer === 'string' && document.issuer !== issuer) {
-    throw new IssuerUnavailable(`the discovery document ${url} names issuer '${document.issuer}', not '${issuer}'`);
+  const documentIssuer = typeof document.issuer === 'string' ? document.issuer : issuer;
+  if (!documentIssuerMatches(discoverableIssuer(issuer), documentIssuer) && documentIssuer !== issuer) {
+    throw new IssuerUnavailable(`the discovery document ${url} names issuer '${documentIssuer}', not '${issuer}'`);
   }
-  const keys = createRemoteJWKSet(new URL(document.jwks_uri), {
-    cooldownDuration: 30_000,
-    cacheMaxAge: 10 * 60_000,
-    timeoutDuration: 5_000,
-  });
-  return { issuer, jwksUri: document.jwks_uri, keys };
+  const v1 = options.acceptV1Tokens === false ? undefined : entraV1Issuer(documentIssuer);
+  const keySet = new RemoteKeySet(new URL(document.jwks_uri), options.now);
+  try {
+    await keySet.load();
+  } catch (error) {
+    throw new IssuerUnavailable((error as Error).message);
+  }
+  return {
+    issuer,
+    issuers: issuerPolicy(v1 ? [documentIssuer, v1] : [documentIssuer]),
+    jwksUri: document.jwks_uri,
+    keys: keySet.getKey,
+    keySet,
+  };
 }

@@ -1,6 +1,7 @@
 // Bearer token → Principal. One path for every auth mode: only where the keys come from differs.
-import { errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { AuthenticationFailed } from './errors.js';
+import { type IssuerPolicy, issuerPolicy } from './issuer-policy.js';
 import { type Principal, principalFromClaims } from './principal.js';
 
 /** Asymmetric algorithms only: never `none`, never HMAC (which a public key could forge). */
@@ -13,16 +14,36 @@ export const TOKEN_CACHE_CHARS = 8 * 1024 * 1024;
 const CACHEABLE_TOKEN_CHARS = 16 * 1024;
 
 export interface VerifierOptions {
-  issuer: string;
+  /** The one accepted `iss`, or a policy (Entra's `{tenantid}` templates). */
+  issuer: string | IssuerPolicy;
   audiences: string[];
   keys: JWTVerifyGetKey;
+  /** Tenants whose tokens are accepted (normalized ids); empty or absent: any tenant. */
+  tenants?: readonly string[];
   now?: () => number;
 }
 
 const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
-function failure(error: unknown): AuthenticationFailed {
+/**
+ * Entra's tokens for Microsoft Graph itself carry a `nonce` header and are signed over its hash:
+ * only Graph can verify them. Tell the caller what to do instead of a bare signature failure.
+ */
+function graphOnlyToken(token: string): boolean {
+  try {
+    return 'nonce' in decodeProtectedHeader(token);
+  } catch {
+    return false;
+  }
+}
+
+const GRAPH_ONLY_TOKEN =
+  'Access token validation failure. The token has a nonce header: Entra issued it for Microsoft Graph, and only Graph can verify it. ' +
+  'Request a token for an API of your own and accept it with --audience.';
+
+function failure(error: unknown, token: string): AuthenticationFailed {
   if (error instanceof AuthenticationFailed) return error;
+  if (error instanceof errors.JWSSignatureVerificationFailed && graphOnlyToken(token)) return new AuthenticationFailed(GRAPH_ONLY_TOKEN);
   if (error instanceof errors.JWTExpired) return new AuthenticationFailed('Lifetime validation failed, the token is expired.');
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.claim === 'nbf') return new AuthenticationFailed('Lifetime validation failed, the token is not yet valid.');
@@ -40,10 +61,14 @@ export class TokenVerifier {
   private keys: JWTVerifyGetKey;
   /** Moves with every key change, so a verification that began with old keys is not cached after it. */
   private keyGeneration = 0;
+  private readonly issuers: IssuerPolicy;
+  private readonly tenants: ReadonlySet<string> | null;
 
   constructor(private readonly options: VerifierOptions) {
     this.now = options.now ?? Date.now;
     this.keys = options.keys;
+    this.issuers = typeof options.issuer === 'string' ? issuerPolicy([options.issuer]) : options.issuer;
+    this.tenants = options.tenants?.length ? new Set(options.tenants) : null;
   }
 
   /** The issuer's keys changed (the dev issuer's after a directory reset): tokens verified before are checked again. */
@@ -64,19 +89,23 @@ export class TokenVerifier {
     if (!JWS_COMPACT.test(token)) throw new AuthenticationFailed('CompactToken parsing failed with error code: 80049217');
     try {
       const generation = this.keyGeneration;
+      // `iss` is checked below: with a template, the accepted value depends on the token's `tid`.
       const { payload } = await jwtVerify(token, this.keys, {
-        issuer: this.options.issuer,
         audience: this.options.audiences,
         algorithms: ALLOWED_ALGORITHMS,
         clockTolerance: CLOCK_SKEW_SECONDS,
         requiredClaims: ['exp'],
         currentDate: new Date(this.now()),
       });
+      if (!this.issuers.accepts(payload.iss, payload.tid)) throw new AuthenticationFailed('Access token validation failure. Invalid issuer.');
       const principal = principalFromClaims(payload);
+      if (this.tenants && !this.tenants.has(principal.tenantId)) {
+        throw new AuthenticationFailed(`Access token validation failure. Tokens of tenant '${principal.tenantId}' are not accepted by this server.`);
+      }
       if (generation === this.keyGeneration) this.remember(token, principal, payload.exp! * 1000);
       return principal;
     } catch (error) {
-      throw failure(error);
+      throw failure(error, token);
     }
   }
 

@@ -45,8 +45,15 @@ export const serveOptions = () => [
   option('--auth <mode>', 'token validation: dev (built-in issuer) or oidc (external issuer)')
     .choices(['dev', 'oidc'])
     .default(DEFAULT_CONFIG.auth),
-  option('--issuer <url>', 'OIDC issuer URL for --auth oidc; keys come from its /.well-known/openid-configuration'),
+  option(
+    '--issuer <url>',
+    'OIDC issuer URL for --auth oidc; keys come from its /.well-known/openid-configuration (Entra multi-tenant: https://login.microsoftonline.com/common/v2.0)',
+  ),
   audienceOption(),
+  new Option('--tenant <tid>', 'accept tokens of this tenant only; repeat or comma-separate for several (default: any tenant)')
+    .env('GRAPH_MEETINGS_TENANTS')
+    .argParser(collect),
+  option('--reject-v1-tokens', "with an Entra v2 issuer, refuse Entra's v1 tokens (iss https://sts.windows.net/{tid}/), accepted by default"),
   option('--directory <file>', 'JSON file of tenants, users and application access policies to load at start-up'),
   option('--public-url <url>', 'base URL for join links and @odata.context (default: the listening address)'),
   option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace or silent').default(DEFAULT_CONFIG.logLevel),
@@ -56,12 +63,19 @@ export const serveOptions = () => [
   option('--limits <mode>', "Graph's limits: off, graph (2,000 meetings per organizer per month, 2,000 requests/s per app) or a JSON file of numbers").default(
     DEFAULT_CONFIG.limits,
   ),
+  option('--policy-propagation-delay <seconds>', 'let application access policy changes take up to this long to hold, as in Teams (default 0: at once)').argParser(
+    (value: string) => (/^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN),
+  ),
   option('--request-log-size <n>', 'requests kept in this process\'s request log (/__admin/requests); 0 turns it off')
     .default(DEFAULT_CONFIG.requestLogSize)
     .argParser(integer('--request-log-size')),
   option('--metrics', 'serve /metrics (Prometheus text format, no authentication) on the main port'),
   option('--metrics-port <port>', 'serve /metrics on this port only (same host; 0 picks a free one); with --workers, the sum of all workers')
     .argParser(integer('--metrics-port')),
+  option('--tls', 'serve HTTPS with a local CA made once in --tls-dir (prints the NODE_EXTRA_CA_CERTS line clients need)'),
+  option('--tls-dir <dir>', 'where --tls keeps ca.pem, ca-key.pem, server.pem, server-key.pem (default: tls/ beside the SQLite file, else ./data/tls)'),
+  option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain) instead of the local CA; needs --tls-key'),
+  option('--tls-key <file>', 'the PEM private key of --tls-cert'),
 ];
 
 export const adminKeyOption = () =>

@@ -15,6 +15,8 @@ export interface ServeFlags {
   auth: AuthMode;
   issuer?: string;
   audience?: string[];
+  tenant?: string[];
+  rejectV1Tokens?: boolean;
   directory?: string;
   publicUrl?: string;
   logLevel: string;
@@ -23,8 +25,13 @@ export interface ServeFlags {
   faults?: string;
   limits: string;
   requestLogSize: number;
+  policyPropagationDelay?: number;
   metrics?: boolean;
   metricsPort?: number;
+  tls?: boolean;
+  tlsDir?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 function configOf(flags: ServeFlags): Config {
@@ -36,6 +43,8 @@ function configOf(flags: ServeFlags): Config {
     auth: flags.auth,
     issuer: flags.issuer,
     audiences: flags.audience?.length ? flags.audience : DEFAULT_CONFIG.audiences,
+    tenants: flags.tenant,
+    rejectV1Tokens: flags.rejectV1Tokens,
     directory: flags.directory,
     publicUrl: flags.publicUrl,
     logLevel: flags.logLevel,
@@ -44,43 +53,24 @@ function configOf(flags: ServeFlags): Config {
     faults: flags.faults,
     limits: flags.limits,
     requestLogSize: flags.requestLogSize,
+    policyPropagationDelay: flags.policyPropagationDelay,
     metrics: flags.metrics ?? false,
     metricsPort: flags.metricsPort,
+    tls: flags.tls ?? false,
+    tlsDir: flags.tlsDir,
+    tlsCert: flags.tlsCert,
+    tlsKey: flags.tlsKey,
   };
 }
 
 export async function serve(flags: ServeFlags) {
   const config = configOf(flags);
   if (flags.workers > 1 && cluster.isPrimary) return superviseWorkers(config, flags.workers);
-  const { app, store, issuer, adminKey, metrics, metricsServer } = await buildServer(config);
+  const { app, store, issuer, adminKey, metrics, metricsServer, tls } = await buildServer(config);
   const stopMemoryReducer = startMemoryReducer();
   app.addHook('onClose', async () => stopMemoryReducer());
-  await app.listen({ host: config.host, port: config.port });
-  // --metrics-port: a cluster's primary serves the sum of its workers' metrics; each worker answers it.
-  if (cluster.isWorker && config.metricsPort !== undefined) metrics?.answerClusterPrimary();
-  const metricsUrl = metricsServer && cluster.isPrimary ? await listenMetrics(metricsServer, config.host, config.metricsPort!) : undefined;
-  // Under a cluster, the first worker speaks for all of them.
-  if (cluster.isPrimary || process.env.GRAPH_MEETINGS_WORKER_INDEX === '0') {
-    const address = app.addresses().find((a) => typeof a !== 'string');
-    const url = address ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : '';
-    const lines = [
-      `graph-meetings listening on ${url} (Graph base URLs ${url}/v1.0 and ${url}/beta)`,
-      `  database: ${store.description}${flags.workers > 1 ? ` (${flags.workers} worker processes)` : ''}`,
-      config.auth === 'dev'
-        ? `  auth: dev (built-in issuer ${issuer}; discovery at ${url}/dev-issuer/.well-known/openid-configuration)`
-        : `  auth: oidc (issuer ${issuer})`,
-      config.auth === 'dev'
-        ? `  get a token: TOKEN=$(npx graph-meetings token --user alice@contoso.example --db ${config.db})`
-        : `  get a token from ${issuer} for audience ${config.audiences[0]}`,
-    ];
-    // The link signs a browser in and leaves the address bar without the key (routes/console.ts).
-    if (adminKey) lines.push(`  console: ${url}/console?key=${encodeURIComponent(adminKey)}`);
-    if (config.metrics) lines.push(`  metrics: ${url}/metrics${flags.workers > 1 ? ' (each worker process its own)' : ''}`);
-    if (metricsUrl) lines.push(`  metrics: ${metricsUrl}`);
-    process.stdout.write(`${lines.join('\n')}\n`);
-  }
-  process.send?.('ready');
-
+  // Installed before anything is printed: whoever reads the banner may stop the server at once, and
+  // a signal without a handler would kill the process instead of closing it.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -96,6 +86,36 @@ export async function serve(flags: ServeFlags) {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  await app.listen({ host: config.host, port: config.port });
+  // --metrics-port: a cluster's primary serves the sum of its workers' metrics; each worker answers it.
+  if (cluster.isWorker && config.metricsPort !== undefined) metrics?.answerClusterPrimary();
+  const metricsUrl = metricsServer && cluster.isPrimary ? await listenMetrics(metricsServer, config.host, config.metricsPort!) : undefined;
+  // Under a cluster, the first worker speaks for all of them.
+  if (cluster.isPrimary || process.env.GRAPH_MEETINGS_WORKER_INDEX === '0') {
+    const address = app.addresses().find((a) => typeof a !== 'string');
+    const url = address ? `${tls ? 'https' : 'http'}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : '';
+    const lines = [
+      `graph-meetings listening on ${url} (Graph base URLs ${url}/v1.0 and ${url}/beta)`,
+      `  database: ${store.description}${flags.workers > 1 ? ` (${flags.workers} worker processes)` : ''}`,
+      config.auth === 'dev'
+        ? `  auth: dev (built-in issuer ${issuer}; discovery at ${url}/dev-issuer/.well-known/openid-configuration)`
+        : `  auth: oidc (issuer ${issuer}${config.tenants?.length ? `; tenants ${config.tenants.join(', ')}` : ''})`,
+      config.auth === 'dev'
+        ? `  get a token: TOKEN=$(npx graph-meetings token --user alice@contoso.example --db ${config.db})`
+        : `  get a token from ${issuer} for audience ${config.audiences[0]}`,
+    ];
+    if (tls?.caFile) {
+      lines.push(`  tls: certificate from the local CA ${tls.caFile}; let Node.js clients trust it with`);
+      lines.push(`    NODE_EXTRA_CA_CERTS=${tls.caFile}`);
+    } else if (tls) lines.push(`  tls: certificate ${config.tlsCert}`);
+    // The link signs a browser in and leaves the address bar without the key (routes/console.ts).
+    if (adminKey) lines.push(`  console: ${url}/console?key=${encodeURIComponent(adminKey)}`);
+    if (config.metrics) lines.push(`  metrics: ${url}/metrics${flags.workers > 1 ? ' (each worker process its own)' : ''}`);
+    if (metricsUrl) lines.push(`  metrics: ${metricsUrl}`);
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  process.send?.('ready');
+
 }
 
 /**

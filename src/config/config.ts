@@ -15,6 +15,10 @@ export interface Config {
   issuer?: string;
   /** Accepted `aud` values. */
   audiences: string[];
+  /** Tenant allow-list (`--tenant`): tokens of other tenants get 401. Absent or empty: any tenant. */
+  tenants?: string[];
+  /** Refuse Entra's v1 tokens (`iss` https://sts.windows.net/{tid}/) for an Entra v2 issuer. */
+  rejectV1Tokens?: boolean;
   /** Directory seed file loaded at start-up. */
   directory?: string;
   /** Base URL for join links and @odata.context; defaults to the listening address. */
@@ -32,10 +36,19 @@ export interface Config {
   limits: string;
   /** Requests kept in this process's request log (`/__admin/requests`). */
   requestLogSize: number;
+  /** Seconds an application access policy change may take to hold (0: at once). */
+  policyPropagationDelay?: number;
   /** Serve `/metrics` (Prometheus) on the main port, without authentication. */
   metrics: boolean;
   /** Serve `/metrics` on a port of its own (same host); 0 picks a free one. */
   metricsPort?: number;
+  /** Serve HTTPS with a local CA's certificate, made once in `tlsDir` (implied by tlsCert/tlsKey). */
+  tls?: boolean;
+  /** Where the local CA and server certificate live; default tls/ beside the SQLite file, else ./data/tls. */
+  tlsDir?: string;
+  /** An operator's own PEM certificate (chain) and private key, instead of the local CA's. */
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 export const GRAPH_AUDIENCES = [
@@ -77,8 +90,16 @@ export function validateConfig(config: Config): Config {
     }
     if (config.metricsPort !== 0 && config.metricsPort === config.port) throw new ConfigError('--metrics-port must differ from --port');
   }
+  if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) throw new ConfigError('--tls-cert and --tls-key go together: give both');
+  const delay = config.policyPropagationDelay;
+  if (delay !== undefined && !(Number.isFinite(delay) && delay >= 0 && delay <= 86_400)) {
+    throw new ConfigError(`invalid --policy-propagation-delay '${delay}': seconds, 0 to 86400`);
+  }
   if (config.adminKey !== undefined && config.adminKey.length < 8) throw new ConfigError('--admin-key must be at least 8 characters');
   if (config.audiences.length === 0) throw new ConfigError('at least one --audience is needed');
+  for (const tenant of config.tenants ?? []) {
+    if (!/^[A-Za-z0-9.-]+$/.test(tenant)) throw new ConfigError(`invalid --tenant '${tenant}': expected a tenant id (GUID)`);
+  }
   for (const [name, url] of [['--issuer', config.issuer], ['--public-url', config.publicUrl]] as const) {
     if (url !== undefined && !/^https?:\/\/[^\s/]+/.test(url)) throw new ConfigError(`invalid ${name} '${url}': expected an http(s) URL`);
   }

@@ -1,7 +1,7 @@
 // What the testing toolkit (faults, virtual clock, limits, reset, snapshots) needs from persistence.
 // Everything here is shared by every process on the database, so two processes behind one load
 // balancer behave as one server. store/ implements it once per engine.
-import type { AccessPolicy, DirectoryUser, Tenant } from '../domain/directory.js';
+import type { AccessPolicy, DirectoryUser, Tenant, TenantCredentials } from '../domain/directory.js';
 
 /** The shared control settings, as stored. `version` changes with every write to them. */
 export interface ControlRecord {
@@ -21,6 +21,11 @@ export interface TenantSnapshot {
   applicationAccessPolicies: AccessPolicy[];
   /** Each meeting's stored JSON text, exactly as stored (so it reads back byte-identical). */
   meetings: { organizerId: string; properties: string }[];
+  /**
+   * Apps, named access policies and password hashes (snapshot version 2). The control stores leave
+   * them alone (store.directoryAdmin reads and writes them); absent in a version 1 document.
+   */
+  credentials?: TenantCredentials;
 }
 
 export interface ResetScope {

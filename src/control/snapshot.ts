@@ -8,10 +8,12 @@
 // back unchanged; the export checks that for each meeting all the same and, should a text ever not
 // survive the trip, carries it as `propertiesText` (the text itself) instead of `properties`.
 //
-// Secrets: the directory has none yet. Members that will hold them (an app's client secrets, a
-// user's password) are to carry hashes only, never the secret, and get a new format version.
+// Secrets: version 2 adds apps, named access policies and users' passwords, secrets and passwords
+// as scrypt hashes only, never the secret. Version 1 documents are still read (no apps, policies
+// or passwords: importing one leaves the tenant without them, as it replaces the tenant whole).
 import { Ajv, type ErrorObject } from 'ajv';
-import { type AccessPolicy, isGuid, normalizeObjectId } from '../domain/directory.js';
+import { certificateThumbprint } from '../auth/credential-hash.js';
+import { type AccessPolicy, isGuid, type NamedAccessPolicy, normalizeObjectId, type TenantCredentials } from '../domain/directory.js';
 import { parseInstant } from '../domain/instant.js';
 import { type MeetingProperties, ONLINE_MEETING_ROLES } from '../domain/meeting.js';
 import { meetingIdShape } from '../domain/meeting-links.js';
@@ -19,20 +21,25 @@ import { ENUMS } from '../domain/meeting-settings.js';
 import type { TenantSnapshot } from './ports.js';
 
 export const SNAPSHOT_FORMAT = 'graph-meetings.snapshot';
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
+const READABLE_VERSIONS = [1, 2];
 
 export type SnapshotPolicy = { appId: string; users: string[] } | { appId: string; scope: 'global' };
 export type SnapshotMeeting = { organizerId: string } & ({ properties: MeetingProperties } | { propertiesText: string });
 
 export interface SnapshotDocument {
   format: typeof SNAPSHOT_FORMAT;
-  version: typeof SNAPSHOT_VERSION;
+  version: number;
   /** When it was exported, on the server's clock. */
   exportedAt: string;
   tenant: { id: string; displayName: string | null };
-  users: { id: string; userPrincipalName: string | null; displayName: string | null }[];
+  users: { id: string; userPrincipalName: string | null; displayName: string | null; passwordHash?: string }[];
   /** As in a --directory file: for listed users, or tenant-wide with "scope": "global". */
   applicationAccessPolicies: SnapshotPolicy[];
+  /** Version 2: app registrations, client secrets as hashes. */
+  apps?: TenantCredentials['apps'];
+  /** Version 2: named application access policies and their grants. */
+  accessPolicies?: NamedAccessPolicy[];
   meetings: SnapshotMeeting[];
 }
 
@@ -52,10 +59,15 @@ export function snapshotDocument(snapshot: TenantSnapshot, exportedAt: string): 
     version: SNAPSHOT_VERSION,
     exportedAt,
     tenant: snapshot.tenant,
-    users: snapshot.users.map(({ id, userPrincipalName, displayName }) => ({ id, userPrincipalName, displayName })),
+    users: snapshot.users.map(({ id, userPrincipalName, displayName }) => {
+      const passwordHash = snapshot.credentials?.passwordHashes[id];
+      return { id, userPrincipalName, displayName, ...(passwordHash ? { passwordHash } : {}) };
+    }),
     applicationAccessPolicies: snapshot.applicationAccessPolicies.map((p) =>
       p.users === 'global' ? { appId: p.appId, scope: 'global' as const } : { appId: p.appId, users: p.users },
     ),
+    apps: snapshot.credentials?.apps ?? [],
+    accessPolicies: snapshot.credentials?.accessPolicies ?? [],
     meetings: snapshot.meetings.map(({ organizerId, properties: text }) => {
       const properties = JSON.parse(text) as MeetingProperties;
       return JSON.stringify(properties) === text ? { organizerId, properties } : { organizerId, propertiesText: text };
@@ -154,19 +166,38 @@ const meetingProperties = exactly(
   ['anonymizeIdentityForRoles'],
 );
 
+const credentialHash = { type: 'string', pattern: '^scrypt\\$\\d+\\$\\d+\\$\\d+\\$[\\w-]+\\$[\\w-]+$' };
+const app = exactly(
+  {
+    appId: GUID,
+    displayName: nullableString,
+    roles: strings,
+    redirectUris: strings,
+    secretHashes: { type: 'array', items: exactly({ hash: credentialHash, hint: nullableString }, ['hint']) },
+    certificates: { type: 'array', items: { type: 'string', pattern: '-----BEGIN CERTIFICATE-----' } },
+  },
+  ['displayName', 'roles', 'redirectUris', 'secretHashes', 'certificates'],
+);
+const namedPolicy = exactly(
+  { name: { type: 'string', minLength: 1, maxLength: 256 }, appIds: { type: 'array', items: GUID }, users: { type: 'array', items: GUID }, global: boolean },
+  ['users', 'global'],
+);
+
 const documentSchema = exactly(
   {
     format: { const: SNAPSHOT_FORMAT },
-    version: { const: SNAPSHOT_VERSION },
+    version: { enum: READABLE_VERSIONS },
     exportedAt: string,
     tenant: exactly({ id: GUID, displayName: nullableString }, ['displayName']),
     users: {
       type: 'array',
-      items: exactly({ id: GUID, userPrincipalName: { type: ['string', 'null'], minLength: 1 }, displayName: nullableString }, [
-        'userPrincipalName',
-        'displayName',
-      ]),
+      items: exactly(
+        { id: GUID, userPrincipalName: { type: ['string', 'null'], minLength: 1 }, displayName: nullableString, passwordHash: credentialHash },
+        ['userPrincipalName', 'displayName', 'passwordHash'],
+      ),
     },
+    apps: { type: 'array', items: app },
+    accessPolicies: { type: 'array', items: namedPolicy },
     applicationAccessPolicies: {
       type: 'array',
       items: exactly({ appId: GUID, users: { type: 'array', items: GUID }, scope: { const: 'global' } }, ['users', 'scope']),
@@ -176,7 +207,7 @@ const documentSchema = exactly(
       items: exactly({ organizerId: GUID, properties: meetingProperties, propertiesText: string }, ['properties', 'propertiesText']),
     },
   },
-  ['exportedAt'],
+  ['exportedAt', 'apps', 'accessPolicies'],
 );
 
 const ajv = new Ajv({ allErrors: false, allowUnionTypes: true });
@@ -217,9 +248,9 @@ function describe(error: ErrorObject, prefix = ''): string {
     case 'const':
       return `${where} must be ${JSON.stringify(params.allowedValue)}`;
     case 'pattern':
-      return params.pattern === storedDateTime.pattern
-        ? `${where} must be a UTC date-time with 7 fractional digits, such as 2030-01-31T09:00:00.0000000Z`
-        : `${where} must be a GUID`;
+      if (params.pattern === storedDateTime.pattern) return `${where} must be a UTC date-time with 7 fractional digits, such as 2030-01-31T09:00:00.0000000Z`;
+      if (params.pattern === credentialHash.pattern) return `${where} must be a hash as graph-meetings exports it (scrypt$…), never a plain secret`;
+      return params.pattern === GUID.pattern ? `${where} must be a GUID` : `${where} must be a PEM certificate`;
     default:
       return `${where} ${error.message ?? 'is invalid'}`;
   }
@@ -238,8 +269,11 @@ export function parseSnapshotDocument(input: unknown): TenantSnapshot {
   if (!isObject(input)) throw invalid('the document must be a JSON object');
   // Named first, so that a wrong kind of file or a newer format is not reported as a stray member.
   if (input.format !== SNAPSHOT_FORMAT) throw invalid(`'format' must be "${SNAPSHOT_FORMAT}" (is this a graph-meetings snapshot?)`);
-  if (input.version !== SNAPSHOT_VERSION) {
-    throw invalid(`unsupported 'version' ${JSON.stringify(input.version)}: this server reads version ${SNAPSHOT_VERSION}`);
+  if (!READABLE_VERSIONS.includes(input.version as number)) {
+    throw invalid(`unsupported 'version' ${JSON.stringify(input.version)}: this server reads versions ${READABLE_VERSIONS.join(' and ')}`);
+  }
+  if (input.version === 1 && ('apps' in input || 'accessPolicies' in input)) {
+    throw invalid("'apps' and 'accessPolicies' need version 2");
   }
   if (!validateDocument(input)) throw invalid(describe(validateDocument.errors![0]!));
   const document = input as unknown as SnapshotDocument;
@@ -251,6 +285,16 @@ export function parseSnapshotDocument(input: unknown): TenantSnapshot {
     if (userIds.has(id)) throw invalid(`'users[${i}].id' ${user.id} appears twice`);
     userIds.add(id);
   });
+
+  (document.apps ?? []).forEach((app, i) =>
+    app.certificates?.forEach((pem, j) => {
+      try {
+        certificateThumbprint(pem);
+      } catch {
+        throw invalid(`'apps[${i}].certificates[${j}]' is not a valid PEM certificate`);
+      }
+    }),
+  );
 
   const applicationAccessPolicies: AccessPolicy[] = document.applicationAccessPolicies.map((policy, i) => {
     const hasUsers = 'users' in policy;
@@ -282,6 +326,23 @@ export function parseSnapshotDocument(input: unknown): TenantSnapshot {
     users: document.users.map((u) => ({ id: u.id, userPrincipalName: u.userPrincipalName ?? null, displayName: u.displayName ?? null })),
     applicationAccessPolicies,
     meetings,
+    credentials: {
+      apps: (document.apps ?? []).map((a) => ({
+        appId: normalizeObjectId(a.appId),
+        displayName: a.displayName ?? null,
+        roles: a.roles ?? [],
+        redirectUris: a.redirectUris ?? [],
+        secretHashes: (a.secretHashes ?? []).map((s) => ({ hash: s.hash, hint: s.hint ?? null })),
+        certificates: a.certificates ?? [],
+      })),
+      accessPolicies: (document.accessPolicies ?? []).map((p) => ({
+        name: p.name,
+        appIds: p.appIds.map(normalizeObjectId),
+        users: (p.users ?? []).map(normalizeObjectId),
+        global: p.global ?? false,
+      })),
+      passwordHashes: Object.fromEntries(document.users.filter((u) => u.passwordHash).map((u) => [normalizeObjectId(u.id), u.passwordHash!])),
+    },
   };
 }
 

@@ -19,8 +19,48 @@ export interface AccessPolicy {
   users: string[] | 'global';
 }
 
+/** A registered application (an app registration in Entra terms). */
+export interface DirectoryApp {
+  appId: string;
+  displayName: string | null;
+  /** Application permissions granted to it (e.g. OnlineMeetings.ReadWrite.All). */
+  roles: string[];
+  redirectUris: string[];
+}
+
+/** A secret or password as a seed carries it: plain text to hash, or a hash exported earlier. */
+export type SeedCredential = { plain: string } | { hash: string; hint: string | null };
+
+export interface SeedApp extends DirectoryApp {
+  secrets: SeedCredential[];
+  /** PEM certificates (public keys only) for certificate credentials. */
+  certificates: string[];
+}
+
+/** A named application access policy (New-CsApplicationAccessPolicy) and whom it is granted to. */
+export interface NamedAccessPolicy {
+  name: string;
+  appIds: string[];
+  /** User object ids it is granted to (Grant-CsApplicationAccessPolicy -Identity). */
+  users: string[];
+  /** Granted tenant-wide (Grant-CsApplicationAccessPolicy -Global). */
+  global: boolean;
+}
+
+/** A tenant's apps (credentials as hashes), named policies and password hashes, as a snapshot carries them. */
+export interface TenantCredentials {
+  apps: Array<DirectoryApp & { secretHashes: { hash: string; hint: string | null }[]; certificates: string[] }>;
+  accessPolicies: NamedAccessPolicy[];
+  /** User object id → password hash. */
+  passwordHashes: Record<string, string>;
+}
+
+export type SeedUser = Omit<DirectoryUser, 'tenantId'> & { password?: SeedCredential };
+
 export interface DirectorySeed {
-  tenants: Array<Tenant & { users: Omit<DirectoryUser, 'tenantId'>[]; applicationAccessPolicies: AccessPolicy[] }>;
+  tenants: Array<
+    Tenant & { users: SeedUser[]; applicationAccessPolicies: AccessPolicy[]; apps?: SeedApp[]; policies?: NamedAccessPolicy[] }
+  >;
 }
 
 /** The app ids granted for one user, split by how they were granted. */

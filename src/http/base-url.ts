@@ -2,7 +2,7 @@
 // else (listening on a wildcard address) the Host the client used.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
-export function publicUrlResolver(app: FastifyInstance, configured: string | undefined) {
+export function publicUrlResolver(app: FastifyInstance, configured: string | undefined, scheme: 'http' | 'https' = 'http') {
   if (configured) {
     const fixed = configured.replace(/\/+$/, '');
     return () => fixed;
@@ -13,7 +13,7 @@ export function publicUrlResolver(app: FastifyInstance, configured: string | und
     if (address && typeof address !== 'string') {
       const wildcard = address.address === '0.0.0.0' || address.address === '::';
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      listening = wildcard ? '' : `http://${host}:${address.port}`;
+      listening = wildcard ? '' : `${scheme}://${host}:${address.port}`;
     }
     return listening || `${request.protocol}://${request.host}`;
   };

@@ -119,4 +119,55 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX attendance_intervals_by_meeting ON attendance_intervals (tenant_id, meeting_id, join_date_time);
     `,
   },
+  {
+    version: 5,
+    name: 'directory administration: apps, credentials, passwords, named access policies',
+    // Secrets and passwords only as scrypt hashes (auth/credential-hash.ts). Roles and redirect URIs
+    // are JSON arrays of text. A user (or '*', tenant-wide) holds at most one named policy, as in Teams.
+    // No foreign keys: resets and snapshot imports delete a tenant's rows table by table.
+    sql: `
+      CREATE TABLE apps (
+        tenant_id TEXT NOT NULL,
+        app_id TEXT NOT NULL,
+        display_name TEXT,
+        roles TEXT NOT NULL,
+        redirect_uris TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, app_id)
+      );
+      CREATE TABLE app_secrets (
+        tenant_id TEXT NOT NULL,
+        app_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        hint TEXT,
+        created_date_time TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, app_id, id)
+      );
+      CREATE TABLE app_certificates (
+        tenant_id TEXT NOT NULL,
+        app_id TEXT NOT NULL,
+        thumbprint TEXT NOT NULL,
+        pem TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, app_id, thumbprint)
+      );
+      ALTER TABLE users ADD COLUMN password_hash TEXT;
+      CREATE TABLE policy_apps (
+        tenant_id TEXT NOT NULL,
+        policy_name TEXT NOT NULL,
+        app_id TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, policy_name, app_id)
+      );
+      CREATE TABLE named_policies (
+        tenant_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, name)
+      );
+      CREATE TABLE policy_grants (
+        tenant_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        policy_name TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, user_id)
+      );
+    `,
+  },
 ];

@@ -3,6 +3,7 @@
 import type { BrowseRepository } from '../control/browse-ports.js';
 import type { ControlRepository } from '../control/ports.js';
 import type { AttendanceRepository } from '../domain/attendance-ports.js';
+import type { DirectoryAdmin } from './directory-admin.js';
 import type { DirectoryRepository, MeetingRepository, StoreHealth } from '../domain/ports.js';
 
 export interface Store extends MeetingRepository, DirectoryRepository, StoreHealth {
@@ -14,6 +15,8 @@ export interface Store extends MeetingRepository, DirectoryRepository, StoreHeal
   readonly attendance: AttendanceRepository;
   /** The web console's reads (meeting search, the whole directory). */
   readonly browse: BrowseRepository;
+  /** Directory administration: apps, credentials, passwords, named access policies. */
+  readonly directoryAdmin: DirectoryAdmin;
   /**
    * A small named value kept with the data (the dev issuer's signing key). When several
    * processes race to create it, all of them get the one that was stored first.

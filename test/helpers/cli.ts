@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = fileURLToPath(new URL('../../bin/graph-meetings.js', import.meta.url));
 
-const BANNER = /^graph-meetings listening on (http:\/\/\S+)/m;
+const BANNER = /^graph-meetings listening on (https?:\/\/\S+)/m;
 const running = new Set<ChildProcess>();
 
 export interface Exit {
@@ -18,6 +18,8 @@ export interface CliOptions {
   /** Extra environment variables (GRAPH_MEETINGS_* of the parent environment are never inherited). */
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** How startCliServer asks /healthz (default fetch); HTTPS servers with a private CA pass their own. */
+  healthz?: (url: string) => Promise<number>;
 }
 
 function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -114,15 +116,16 @@ export interface CliServer {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<Exit>;
 }
 
-async function waitHealthy(url: string, exited: Promise<Exit>, deadline: number): Promise<void> {
+const fetchStatus = async (url: string) => (await fetch(url, { signal: AbortSignal.timeout(2_000) })).status;
+
+async function waitHealthy(url: string, exited: Promise<Exit>, deadline: number, healthz = fetchStatus): Promise<void> {
   let gone = false;
   const markGone = () => (gone = true);
   exited.then(markGone, markGone);
   for (;;) {
     if (gone) throw new Error('server exited before /healthz answered');
     try {
-      const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) });
-      if (response.status === 200) return;
+      if ((await healthz(`${url}/healthz`)) === 200) return;
     } catch {
       // not answering yet
     }
@@ -156,7 +159,7 @@ export async function startCliServer(args: string[], options: CliOptions = {}): 
       deadline - Date.now(),
       'the listening URL',
     );
-    await waitHealthy(url, run.exited, deadline);
+    await waitHealthy(url, run.exited, deadline, options.healthz);
     return {
       url,
       pid: run.child.pid!,

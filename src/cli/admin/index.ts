@@ -2,6 +2,7 @@
 // database directly (--db).
 import type { Command } from 'commander';
 import { registerClockCommands } from './clock.js';
+import { registerDirectoryCommands } from './directory.js';
 import { registerFaultCommands } from './faults.js';
 import { registerRequestCommands } from './requests.js';
 import { registerResetCommand } from './reset.js';
@@ -15,4 +16,5 @@ export function registerAdminCommands(program: Command, run: RunAction) {
   registerRequestCommands(program, run);
   registerResetCommand(program, run);
   registerSnapshotCommands(program, run);
+  registerDirectoryCommands(program, run);
 }

@@ -1,15 +1,15 @@
 // The testing toolkit's shared state on PostgreSQL (control/ports.ts). Every change to the control
-// record moves its version and sends a NOTIFY in the same transaction; each process LISTENs, so its
-// per-request version check costs no round trip. While the listening connection is down (start-up,
-// failover), the check asks the database instead.
+// record moves its version in the same transaction; each request reads the version (one indexed
+// row, a prepared statement), so a change made through any process holds for the next request on
+// every other. (A LISTEN/NOTIFY cache saved that round trip but could lose the race against the
+// next request on a busy machine: a notification is not ordered with another connection's traffic.)
 import type pg from 'pg';
 import { type ControlRecord, type ControlRepository, MeetingIdTaken, type ResetScope, type TenantSnapshot } from '../../control/ports.js';
+import { DIRECTORY_ADMIN_TABLES } from '../directory-admin.js';
 import { normalizeId } from '../rows.js';
 import { policiesFromRows, policyRows, snapshotMeetingColumns } from '../snapshot-rows.js';
 import type { PrimaryPool } from './primary-pool.js';
 
-const CHANNEL = 'graph_meetings_control';
-const RELISTEN_DELAY_MS = 1_000;
 
 export interface PostgresAccess {
   pool: PrimaryPool;
@@ -19,20 +19,10 @@ export interface PostgresAccess {
 }
 
 export class PostgresControlStore implements ControlRepository {
-  private knownVersion = -1;
-  private listener: pg.PoolClient | undefined;
-  private retry: NodeJS.Timeout | undefined;
-  private stopped = false;
 
   constructor(private readonly db: PostgresAccess) {}
 
-  /** Starts listening (once the schema exists). */
-  start() {
-    void this.listen();
-  }
-
   async controlVersion() {
-    if (this.listener) return this.knownVersion;
     const { rows } = await this.db.query<{ version: string }>('SELECT version FROM control_state WHERE id = 1');
     return Number(rows[0]!.version);
   }
@@ -117,6 +107,7 @@ export class PostgresControlStore implements ControlRepository {
       await client.query('DELETE FROM fault_rules');
       await client.query('DELETE FROM creation_counts');
       if (scope.directory) {
+        for (const table of DIRECTORY_ADMIN_TABLES) await client.query(`DELETE FROM ${table}`);
         await client.query('DELETE FROM access_policies');
         await client.query('DELETE FROM users');
         await client.query('DELETE FROM tenants');
@@ -215,15 +206,6 @@ export class PostgresControlStore implements ControlRepository {
     });
   }
 
-  /** Stops listening; the store's pool can then end. */
-  close() {
-    this.stopped = true;
-    clearTimeout(this.retry);
-    const listener = this.listener;
-    this.listener = undefined;
-    listener?.release(true);
-  }
-
   private async changeControl<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     return this.db.transaction(async (client) => {
       const result = await work(client);
@@ -231,53 +213,10 @@ export class PostgresControlStore implements ControlRepository {
       return result;
     });
   }
-
-  /** Holds one connection that LISTENs; on any failure, falls back to reading and tries again later. */
-  private async listen() {
-    if (this.stopped) return;
-    let client: pg.PoolClient | undefined;
-    try {
-      client = await this.db.pool.connect();
-      const connection = client;
-      connection.on('notification', (message) => {
-        if (message.channel === CHANNEL) this.knownVersion = Math.max(this.knownVersion, Number(message.payload));
-      });
-      connection.on('error', (error) => this.lost(connection, error));
-      await connection.query(`LISTEN ${CHANNEL}`);
-      // Read after LISTEN took effect, so no change falls between the two.
-      const { rows } = await connection.query<{ version: string }>('SELECT version FROM control_state WHERE id = 1');
-      this.knownVersion = Math.max(this.knownVersion, Number(rows[0]!.version));
-      if (this.stopped) return connection.release(true);
-      this.listener = connection;
-    } catch (error) {
-      if (client) this.lost(client, error as Error);
-      else this.scheduleListen();
-    }
-  }
-
-  private lost(client: pg.PoolClient, error: Error) {
-    if (this.listener === client) this.listener = undefined;
-    try {
-      client.release(error);
-    } catch {
-      // already released
-    }
-    this.scheduleListen();
-  }
-
-  private scheduleListen() {
-    if (this.stopped || this.retry) return;
-    this.retry = setTimeout(() => {
-      this.retry = undefined;
-      void this.listen();
-    }, RELISTEN_DELAY_MS);
-    this.retry.unref();
-  }
 }
 
-async function bumpVersion(client: pg.PoolClient) {
-  const { rows } = await client.query<{ version: string }>('UPDATE control_state SET version = version + 1 WHERE id = 1 RETURNING version');
-  await client.query('SELECT pg_notify($1, $2)', [CHANNEL, rows[0]!.version]);
+export async function bumpVersion(client: pg.PoolClient) {
+  await client.query('UPDATE control_state SET version = version + 1 WHERE id = 1');
 }
 
 const IMPORT_BATCH = 1_000;
@@ -290,4 +229,5 @@ async function deleteTenantDirectory(client: pg.PoolClient, tenantId: string) {
   await client.query('DELETE FROM access_policies WHERE tenant_id = $1', [tenantId]);
   await client.query('DELETE FROM users WHERE tenant_id = $1', [tenantId]);
   await client.query('DELETE FROM creation_counts WHERE tenant_id = $1', [tenantId]);
+  for (const table of DIRECTORY_ADMIN_TABLES) await client.query(`DELETE FROM ${table} WHERE tenant_id = $1`, [tenantId]);
 }

@@ -15,6 +15,7 @@ import { PrimaryPool } from './primary-pool.js';
 import { PostgresControlStore } from './control-store.js';
 import { PostgresAttendanceStore } from './attendance-store.js';
 import { PostgresBrowseStore } from './browse-store.js';
+import { postgresDirectoryAdmin } from './directory-admin-store.js';
 import { meetingColumns, meetingFromRow, type MeetingRow, normalizeId, GLOBAL_GRANT, userFromRow, type UserRow } from '../rows.js';
 import type { Store } from '../store.js';
 
@@ -102,10 +103,6 @@ const SQL = {
            ON CONFLICT (tenant_id, id) DO UPDATE SET upn = EXCLUDED.upn, upn_lower = EXCLUDED.upn_lower,
                                                      display_name = EXCLUDED.display_name`,
   },
-  grants: {
-    name: 'grants',
-    text: 'SELECT user_id, app_id FROM access_policies WHERE tenant_id = $1 AND user_id IN ($2, $3)',
-  },
   deletePolicies: { name: 'delete-policies', text: 'DELETE FROM access_policies WHERE tenant_id = $1' },
   insertPolicy: {
     name: 'insert-policy',
@@ -134,6 +131,7 @@ export class PostgresStore implements Store {
   readonly control: PostgresControlStore;
   readonly attendance: PostgresAttendanceStore;
   readonly browse: PostgresBrowseStore;
+  readonly directoryAdmin;
 
   private constructor(
     private readonly pool: PrimaryPool,
@@ -147,6 +145,7 @@ export class PostgresStore implements Store {
     this.control = new PostgresControlStore(access);
     this.attendance = new PostgresAttendanceStore(access);
     this.browse = new PostgresBrowseStore(access);
+    this.directoryAdmin = postgresDirectoryAdmin(access);
   }
 
   /** `url`: a libpq URI, one host or several (conninfo.ts). */
@@ -162,7 +161,6 @@ export class PostgresStore implements Store {
     const store = new PostgresStore(pool, description);
     try {
       await store.migrate();
-      store.control.start();
     } catch (error) {
       await pool.end();
       throw error;
@@ -270,10 +268,7 @@ export class PostgresStore implements Store {
   }
 
   async accessPolicyGrants(tenantId: string, userId: string): Promise<AccessPolicyGrants> {
-    const grants: AccessPolicyGrants = { userScoped: [], global: [] };
-    const { rows } = await this.run<{ user_id: string; app_id: string }>(this.pool, SQL.grants, [normalizeId(tenantId), normalizeId(userId), GLOBAL_GRANT]);
-    for (const row of rows) (row.user_id === GLOBAL_GRANT ? grants.global : grants.userScoped).push(row.app_id);
-    return grants;
+    return this.directoryAdmin.accessPolicyGrants(tenantId, userId);
   }
 
   async seedDirectory(seed: DirectorySeed) {
@@ -295,6 +290,7 @@ export class PostgresStore implements Store {
         }
       }
     });
+    await this.directoryAdmin.seedExtras(seed);
   }
 
   async getOrCreateSetting(name: string, create: () => Promise<string>) {
@@ -310,7 +306,6 @@ export class PostgresStore implements Store {
   }
 
   async close() {
-    this.control.close();
     await this.pool.end();
   }
 

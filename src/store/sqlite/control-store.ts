@@ -2,6 +2,7 @@
 // transaction on the main connection; the version check is one indexed read.
 import type Database from 'better-sqlite3';
 import { type ControlRecord, type ControlRepository, MeetingIdTaken, type ResetScope, type TenantSnapshot } from '../../control/ports.js';
+import { DIRECTORY_ADMIN_TABLES } from '../directory-admin.js';
 import { normalizeId } from '../rows.js';
 import { policiesFromRows, policyRows, snapshotMeetingColumns } from '../snapshot-rows.js';
 
@@ -131,6 +132,7 @@ export class SqliteControlStore implements ControlRepository {
       this.s.deleteAllAttendance.run();
       this.db.exec('DELETE FROM fault_rules; DELETE FROM creation_counts');
       if (scope.directory) {
+        for (const table of DIRECTORY_ADMIN_TABLES) this.db.exec(`DELETE FROM ${table}`);
         this.db.exec("DELETE FROM access_policies; DELETE FROM users; DELETE FROM tenants; DELETE FROM settings WHERE name = 'dev-issuer-signing-key'");
       }
       this.db.exec('UPDATE control_state SET clock = NULL, resets = resets + 1, version = version + 1 WHERE id = 1');
@@ -179,6 +181,7 @@ export class SqliteControlStore implements ControlRepository {
     this.s.deleteTenantPolicies.run(tenantId);
     this.s.deleteTenantUsers.run(tenantId);
     this.s.deleteTenantCounts.run(tenantId);
+    for (const table of DIRECTORY_ADMIN_TABLES) this.db.prepare(`DELETE FROM ${table} WHERE tenant_id = ?`).run(tenantId);
   }
 
   /** A change to the control record: the version moves in the same transaction. */

@@ -16,6 +16,7 @@ import { SqliteWriter } from './writer.js';
 import { SqliteControlStore } from './control-store.js';
 import { SqliteAttendanceStore } from './attendance-store.js';
 import { SqliteBrowseStore } from './browse-store.js';
+import { sqliteDirectoryAdmin } from './directory-admin-store.js';
 
 type InsertOrGetResult = { meeting: Meeting; created: boolean };
 
@@ -24,6 +25,7 @@ export class SqliteStore implements Store {
   readonly control: SqliteControlStore;
   readonly attendance: SqliteAttendanceStore;
   readonly browse: SqliteBrowseStore;
+  readonly directoryAdmin;
 
   private constructor(
     private readonly db: Database.Database,
@@ -74,9 +76,6 @@ export class SqliteStore implements Store {
       userById: db.prepare<[string, string], UserRow>(
         'SELECT tenant_id, id, upn, display_name FROM users WHERE tenant_id = ? AND id = ?',
       ),
-      grants: db.prepare<[string, string, string], { user_id: string; app_id: string }>(
-        'SELECT user_id, app_id FROM access_policies WHERE tenant_id = ? AND user_id IN (?, ?)',
-      ),
       deletePolicies: db.prepare('DELETE FROM access_policies WHERE tenant_id = ?'),
       insertPolicy: db.prepare(
         'INSERT INTO access_policies (tenant_id, user_id, app_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
@@ -88,6 +87,7 @@ export class SqliteStore implements Store {
     this.control = new SqliteControlStore(db, (work) => this.write(work));
     this.attendance = new SqliteAttendanceStore(db, (work) => this.write(work));
     this.browse = new SqliteBrowseStore(db);
+    this.directoryAdmin = sqliteDirectoryAdmin(db);
   }
 
   static async open(path: string, description: string, observer?: StoreObserver): Promise<SqliteStore> {
@@ -171,11 +171,7 @@ export class SqliteStore implements Store {
   }
 
   async accessPolicyGrants(tenantId: string, userId: string): Promise<AccessPolicyGrants> {
-    const grants: AccessPolicyGrants = { userScoped: [], global: [] };
-    for (const row of this.statements.grants.all(normalizeId(tenantId), normalizeId(userId), GLOBAL_GRANT)) {
-      (row.user_id === GLOBAL_GRANT ? grants.global : grants.userScoped).push(row.app_id);
-    }
-    return grants;
+    return this.directoryAdmin.accessPolicyGrants(tenantId, userId);
   }
 
   async seedDirectory(seed: DirectorySeed) {
@@ -199,6 +195,7 @@ export class SqliteStore implements Store {
         }
       })
       .immediate();
+    await this.directoryAdmin.seedExtras(seed);
   }
 
   async getOrCreateSetting(name: string, create: () => Promise<string>) {

@@ -12,7 +12,9 @@ import type { Store } from '../../../store/store.js';
 import { crossOriginRefused, hasConsoleSession, isSameOriginRequest } from '../../console-session.js';
 import { GraphError } from '../../graph-errors.js';
 import { registerClockRoutes } from './clock.js';
+import { AdminRateLimit } from './admin-rate-limit.js';
 import { registerDirectoryRoutes } from './directory.js';
+import { registerDirectoryAdminRoutes } from './directory-admin.js';
 import { registerFaultRoutes } from './faults.js';
 import { registerMeetingRoutes } from './meetings.js';
 import { registerRequestLogRoutes } from './requests.js';
@@ -49,12 +51,14 @@ function presentedKey(request: FastifyRequest): string | undefined {
 export async function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps) {
   const key = deps.key;
   if (!key) return;
+  const rateLimit = new AdminRateLimit();
   await app.register(
     async (admin) => {
       admin.addHook('onRequest', async (request) => {
+        rateLimit.admit(request.ip);
         if (adminKeyMatches(key, presentedKey(request))) return;
         // The web console's cookie (console-session.ts), from the console's own pages only.
-        if (!hasConsoleSession(request, key)) throw unauthorized();
+        if (!hasConsoleSession(request, key)) throw rateLimit.refuse(request.ip, unauthorized());
         if (!isSameOriginRequest(request)) throw crossOriginRefused();
       });
       registerClockRoutes(admin, deps);
@@ -65,6 +69,7 @@ export async function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps)
       registerSnapshotRoutes(admin, deps);
       registerMeetingRoutes(admin, deps);
       registerDirectoryRoutes(admin, deps);
+      registerDirectoryAdminRoutes(admin, deps);
     },
     { prefix: ADMIN_PREFIX },
   );

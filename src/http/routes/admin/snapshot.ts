@@ -33,7 +33,8 @@ export function registerSnapshotRoutes(admin: FastifyInstance, deps: AdminDeps) 
         const tenant = tenantParameter(request.query as Record<string, unknown>);
         const snapshot = await store.control.exportTenant(tenant);
         if (!snapshot) throw graphErrors.notFound(`Tenant ${tenant} has no directory entry and no meetings.`);
-        return snapshotDocument(snapshot, new Date(clock.now()).toISOString());
+        const credentials = await store.directoryAdmin.tenantCredentials(tenant);
+        return snapshotDocument({ ...snapshot, credentials }, new Date(clock.now()).toISOString());
       },
     },
     POST: {
@@ -53,6 +54,9 @@ export function registerSnapshotRoutes(admin: FastifyInstance, deps: AdminDeps) 
         }
         try {
           await store.control.importTenant(snapshot);
+          // Apps, named policies, password hashes: after the tenant's users are back (version 1: none).
+          await store.directoryAdmin.replaceTenantCredentials(snapshot.tenant.id, snapshot.credentials ?? { apps: [], accessPolicies: [], passwordHashes: {} });
+          await deps.control.changed();
         } catch (error) {
           if (error instanceof MeetingIdTaken) {
             throw graphErrors.conflict(`${error.message} Meeting ids are unique across tenants: reset tenant ${error.tenantId} first, or import into another server.`);
