@@ -17,7 +17,7 @@ const bin = join(import.meta.dirname, '..', 'bin', 'graph-meetings.js');
 const dir = mkdtempSync(join(tmpdir(), 'graph-meetings-memory-'));
 const db = `sqlite:${join(dir, 'memory.db')}`;
 
-const server = spawn(process.execPath, [bin, 'serve', '--port', '0', '--db', db, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const server = spawn(process.execPath, [bin, 'serve', '--port', '0', '--db', db, '--log-level', 'warn', ...(process.env.BENCH_SERVE_ARGS?.split(' ').filter(Boolean) ?? [])], { stdio: ['ignore', 'pipe', 'inherit'] });
 const url = await new Promise<string>((resolve, reject) => {
   let out = '';
   server.stdout.on('data', (chunk: Buffer) => {

@@ -164,21 +164,24 @@ function matcher(filter: RequestFilter): Test {
   return (entry) => tests.every((test) => test(entry));
 }
 
+/** An entry, or how to build it: redaction is done when the log is read, not on the request path. */
+export type PendingEntry = LoggedRequest | (() => LoggedRequest | undefined);
+
 /** A ring buffer of the last `capacity` requests; capacity 0 keeps nothing. */
 export class RequestLog {
-  private readonly slots: (LoggedRequest | undefined)[];
+  private readonly slots: (PendingEntry | undefined)[];
   private next = 0;
   private size = 0;
 
   constructor(readonly capacity: number) {
-    this.slots = new Array<LoggedRequest | undefined>(capacity);
+    this.slots = new Array<PendingEntry | undefined>(capacity);
   }
 
   get enabled(): boolean {
     return this.capacity > 0;
   }
 
-  add(entry: LoggedRequest) {
+  add(entry: PendingEntry) {
     if (this.capacity === 0) return;
     this.slots[this.next] = entry;
     this.next = (this.next + 1) % this.capacity;
@@ -197,9 +200,18 @@ export class RequestLog {
     const limit = filter.limit ?? Infinity;
     const found: LoggedRequest[] = [];
     for (let i = 1; i <= this.size && found.length < limit; i++) {
-      const entry = this.slots[(this.next - i + this.capacity) % this.capacity]!;
-      if (matches(entry)) found.push(entry);
+      const entry = this.entryAt((this.next - i + this.capacity) % this.capacity);
+      if (entry && matches(entry)) found.push(entry);
     }
     return found;
+  }
+
+  /** The entry in a slot, built (once) if it is still pending. */
+  private entryAt(index: number): LoggedRequest | undefined {
+    const slot = this.slots[index];
+    if (typeof slot !== 'function') return slot;
+    const entry = slot();
+    this.slots[index] = entry;
+    return entry;
   }
 }

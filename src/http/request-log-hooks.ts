@@ -122,14 +122,45 @@ function record(log: RequestLog, batches: InFlightBatches, request: FastifyReque
   if (capture.recorded) return;
   capture.recorded = true;
   if (BATCH_PATH.test(request.originalUrl)) batches.end(request.headers.authorization, request.id);
-  try {
-    log.add(buildEntry(request, reply, capture, dropped));
-  } catch (error) {
-    // The log is a testing aid: a request it cannot record is served all the same.
-    request.log.error({ err: error }, 'request log: entry not recorded');
-  }
-  // The log's copy is redacted; drop the raw references.
-  capture.payload = undefined;
+  // Only what the entry needs is kept (not the request, its socket or the reply); the entry is built
+  // and redacted when the log is read, so the request path pays for a few references, not a redaction.
+  const { headers } = request;
+  const kept = {
+    id: request.id,
+    method: request.method,
+    originalUrl: request.originalUrl,
+    headers: Object.fromEntries([['authorization', headers.authorization], ...REQUEST_HEADERS.map((name) => [name, headers[name]])]),
+    principal: request.principal,
+    body: request.body,
+    operation: request.operation,
+    fault: request.fault,
+    protocol: request.protocol,
+    host: request.host,
+    raw: { httpVersion: request.raw.httpVersion },
+  } as unknown as FastifyRequest;
+  const answered = { statusCode: reply.statusCode, elapsedTime: reply.elapsedTime } as FastifyReply;
+  const logger = request.log;
+  const build = () => {
+    try {
+      return buildEntry(kept, answered, capture, dropped);
+    } catch (error) {
+      // The log is a testing aid: an entry it cannot build is left out.
+      logger.error({ err: error }, 'request log: entry not recorded');
+      return undefined;
+    }
+  };
+  // A large body is cut to size now rather than held whole until the log is read (memory).
+  if (mayBeLarge(headers, capture.payload)) {
+    log.add(build() ?? (() => undefined));
+    capture.payload = undefined;
+  } else log.add(build);
+}
+
+function mayBeLarge(headers: FastifyRequest['headers'], payload: unknown): boolean {
+  const sent = headers['content-length'];
+  if (sent === undefined ? headers['transfer-encoding'] !== undefined : Number(sent) > MAX_LOGGED_BODY_CHARS) return true;
+  if (typeof payload === 'string') return payload.length > MAX_LOGGED_BODY_CHARS;
+  return Buffer.isBuffer(payload) && payload.length > MAX_LOGGED_BODY_CHARS;
 }
 
 function buildEntry(request: FastifyRequest, reply: FastifyReply, capture: Capture, dropped: boolean): LoggedRequest {
