@@ -8,18 +8,15 @@ import { type ControlRecord, type ControlRepository, MeetingIdTaken, type ResetS
 import { DIRECTORY_ADMIN_TABLES } from '../directory-admin.js';
 import { normalizeId } from '../rows.js';
 import { policiesFromRows, policyRows, snapshotMeetingColumns } from '../snapshot-rows.js';
-import type { PrimaryPool } from './primary-pool.js';
 
 
 export interface PostgresAccess {
-  pool: PrimaryPool;
   /** One statement, errors mapped like every other store call. */
   query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
   transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
 }
 
 export class PostgresControlStore implements ControlRepository {
-
   constructor(private readonly db: PostgresAccess) {}
 
   async controlVersion() {

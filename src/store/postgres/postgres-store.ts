@@ -138,7 +138,6 @@ export class PostgresStore implements Store {
     readonly description: string,
   ) {
     const access = {
-      pool,
       query: <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => this.guard(() => this.pool.query<R>({ text, values: values ?? [] })),
       transaction: <T>(work: (client: pg.PoolClient) => Promise<T>) => this.transaction(work),
     };

@@ -1,7 +1,7 @@
 // The control API under /__admin (testing toolkit): JSON in and out, errors in Graph's shape,
 // every route behind the admin key. Without a key (oidc mode and none configured) it does not
 // exist: its paths answer 404 like any unknown path.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { adminKeyMatches } from '../../../auth/admin-key.js';
 import type { DevIssuer } from '../../../auth/dev-issuer.js';
 import type { ControlState } from '../../../control/control-state.js';
@@ -10,6 +10,7 @@ import type { RequestLog } from '../../../control/request-log.js';
 import type { VirtualClock } from '../../../control/virtual-clock.js';
 import type { Store } from '../../../store/store.js';
 import { crossOriginRefused, hasConsoleSession, isSameOriginRequest } from '../../console-session.js';
+import { bearerToken } from '../../authenticate.js';
 import { GraphError } from '../../graph-errors.js';
 import { registerClockRoutes } from './clock.js';
 import { AdminRateLimit } from './admin-rate-limit.js';
@@ -43,11 +44,6 @@ const unauthorized = () =>
     'www-authenticate': 'Bearer realm="graph-meetings admin"',
   });
 
-function presentedKey(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  return typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
-}
-
 export async function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps) {
   const key = deps.key;
   if (!key) return;
@@ -56,7 +52,7 @@ export async function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps)
     async (admin) => {
       admin.addHook('onRequest', async (request) => {
         rateLimit.admit(request.ip);
-        if (adminKeyMatches(key, presentedKey(request))) return;
+        if (adminKeyMatches(key, bearerToken(request))) return;
         // The web console's cookie (console-session.ts), from the console's own pages only.
         if (!hasConsoleSession(request, key)) throw rateLimit.refuse(request.ip, unauthorized());
         if (!isSameOriginRequest(request)) throw crossOriginRefused();
