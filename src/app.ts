@@ -148,9 +148,12 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
       closing = true;
       faults.close();
     });
-    app.addHook('onRequest', async (request, reply) => {
+    app.addHook('onRequest', (request, reply, done) => {
       reply.header('request-id', request.id).header('client-request-id', clientRequestIdOf(request));
-      await control.refresh();
+      // Not an async hook: when nothing changed (the common case) no promise is made.
+      const catchingUp = control.refresh();
+      if (catchingUp) catchingUp.then(() => done(), done);
+      else done();
     });
     app.addHook('onSend', async (_request, reply) => {
       // A pooled connection would otherwise keep a stopping server alive until its keep-alive timeout.

@@ -17,11 +17,20 @@ export class ControlState {
     this.listeners.push(listener);
   }
 
-  /** Brings the copy up to date; cheap when nothing changed. */
-  async refresh(): Promise<void> {
-    const version = await this.repository.controlVersion();
+  /** Brings the copy up to date: undefined when it already was and the store could tell at once. */
+  refresh(): Promise<void> | undefined {
+    const version = this.repository.controlVersion();
+    if (typeof version === 'number') return this.isCurrent(version) ? undefined : this.catchUp(version);
+    return version.then((v) => (this.isCurrent(v) ? undefined : this.catchUp(v)));
+  }
+
+  private isCurrent(version: number): boolean {
+    return this.record !== undefined && this.record.version >= version;
+  }
+
+  private async catchUp(version: number) {
     // A read already under way may have started before this version was written: then read again.
-    while (!this.record || this.record.version < version) await this.reload();
+    while (!this.isCurrent(version)) await this.reload();
   }
 
   /** After a change made through this process: a read that starts now sees it. */

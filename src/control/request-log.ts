@@ -165,7 +165,7 @@ function matcher(filter: RequestFilter): Test {
 }
 
 /** An entry, or how to build it: redaction is done when the log is read, not on the request path. */
-export type PendingEntry = LoggedRequest | (() => LoggedRequest | undefined);
+export type PendingEntry = LoggedRequest | { build(): LoggedRequest | undefined };
 
 /** A ring buffer of the last `capacity` requests; capacity 0 keeps nothing. */
 export class RequestLog {
@@ -209,8 +209,8 @@ export class RequestLog {
   /** The entry in a slot, built (once) if it is still pending. */
   private entryAt(index: number): LoggedRequest | undefined {
     const slot = this.slots[index];
-    if (typeof slot !== 'function') return slot;
-    const entry = slot();
+    if (slot === undefined || !('build' in slot)) return slot;
+    const entry = slot.build();
     this.slots[index] = entry;
     return entry;
   }

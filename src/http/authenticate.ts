@@ -27,7 +27,11 @@ declare module 'fastify' {
 export type AdmissionStep = (request: FastifyRequest, reply: FastifyReply, principal: Principal) => Promise<void>;
 
 export function bearerToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
+  return bearerOf(request.headers.authorization);
+}
+
+/** The token of an `Authorization: Bearer …` header value. */
+export function bearerOf(header: string | string[] | undefined): string | undefined {
   if (typeof header !== 'string') return undefined;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return match?.[1];

@@ -2,7 +2,7 @@
 // references are taken (arrival time, the serialized answer); the entry is built and redacted once
 // the answer has gone out, so the client never waits for it. With the log off no hook is added.
 import { Socket } from 'node:net';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PERMISSIONS } from '../auth/permissions.js';
 import type { Principal } from '../auth/principal.js';
 import {
@@ -15,26 +15,112 @@ import {
   truncate,
 } from '../control/redaction.js';
 import type { LoggedRequest, RequestLog } from '../control/request-log.js';
-import { bearerToken } from './authenticate.js';
+import { bearerOf } from './authenticate.js';
 
 /** The most of each body the log keeps, in characters. */
 export const MAX_LOGGED_BODY_CHARS = 32 * 1024;
 
 const LOGGED_PATH = /^\/(?:v1\.0|beta)(?:[/?#]|$)/i;
 const BATCH_PATH = /\/\$batch\/?(?:\?|$)/i;
-const REQUEST_HEADERS = ['content-type', 'client-request-id', 'user-agent', 'prefer'];
-const RESPONSE_HEADERS = ['content-type', 'request-id', 'client-request-id', 'retry-after', 'location', 'odata-version'];
+const REQUEST_HEADERS = ['content-type', 'client-request-id', 'user-agent', 'prefer'] as const;
+const RESPONSE_HEADERS = ['content-type', 'request-id', 'client-request-id', 'retry-after', 'location', 'odata-version'] as const;
 
-/** What is known of a request before its answer has gone out. */
-interface Capture {
-  arrivedAt: number;
-  /** performance.now() when Fastify started on the request. */
-  startedAt: number;
-  payload: unknown;
-  responseHeaders: [string, string][];
-  recorded: boolean;
-  batchRequestId: string | null;
+/**
+ * One logged request. On the request path it holds references only (no copies, no redaction); once
+ * answered it keeps just what its entry needs, which `build()` makes, redacted, when the log is read.
+ */
+class Capture {
+  /** Until answered: where the rest of the facts are read from. */
+  live: { request: FastifyRequest; reply: FastifyReply } | null;
+  /** When Fastify started on the request: wall clock (ms since the epoch) and monotonic (performance.now()). */
+  readonly arrivedAt: number;
+  readonly startedAt: number;
+  payload: unknown = undefined;
+  dropped = false;
+  status = 0;
+  elapsedMs = 0;
+  id = '';
+  method = '';
+  originalUrl = '';
+  authorization: string | undefined;
+  /** REQUEST_HEADERS' and RESPONSE_HEADERS' values, in those orders. */
+  requestHeaders: (string | undefined)[] = NO_HEADERS;
+  responseHeaders: (string | undefined)[] = NO_HEADERS;
+  protocol = '';
+  host = '';
+  httpVersion = '';
+  principal: Principal | undefined;
+  body: unknown;
+  operation: FastifyRequest['operation'];
+  fault: FastifyRequest['fault'];
+
+  constructor(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    readonly batchRequestId: string | null,
+    private readonly logger: FastifyBaseLogger,
+  ) {
+    this.live = { request, reply };
+    this.arrivedAt = Date.now() - reply.elapsedTime;
+    this.startedAt = performance.now() - reply.elapsedTime;
+  }
+
+  /** Copies what the entry needs and lets go of the request; false when already done. */
+  answered(dropped: boolean): boolean {
+    if (!this.live) return false;
+    const { request, reply } = this.live;
+    this.live = null;
+    const { headers } = request;
+    this.dropped = dropped;
+    this.status = dropped ? 0 : reply.statusCode;
+    this.elapsedMs = reply.elapsedTime;
+    this.id = request.id;
+    this.method = request.method;
+    this.originalUrl = request.originalUrl;
+    this.authorization = headerValue(headers.authorization);
+    this.requestHeaders = REQUEST_HEADERS.map((name) => headerValue(headers[name]));
+    if (!dropped) this.responseHeaders = RESPONSE_HEADERS.map((name) => headerValue(reply.getHeader(name)));
+    this.protocol = request.protocol;
+    this.host = request.host;
+    this.httpVersion = request.raw.httpVersion;
+    this.principal = request.principal;
+    this.body = request.body;
+    this.operation = request.operation;
+    this.fault = request.fault;
+    if (dropped) this.payload = undefined;
+    // A large body is cut to size at once rather than held whole until the log is read (memory).
+    const sent = headers['content-length'];
+    this.mayBeLarge =
+      (sent === undefined ? headers['transfer-encoding'] !== undefined : Number(sent) > MAX_LOGGED_BODY_CHARS) ||
+      ((typeof this.payload === 'string' || Buffer.isBuffer(this.payload)) && this.payload.length > MAX_LOGGED_BODY_CHARS);
+    return true;
+  }
+
+  mayBeLarge = false;
+
+  build(): LoggedRequest | undefined {
+    try {
+      return buildEntry(this);
+    } catch (error) {
+      // The log is a testing aid: an entry it cannot build is left out.
+      this.logger.error({ err: error, reqId: this.id }, 'request log: entry not recorded');
+      return undefined;
+    }
+  }
+
+  requestHeader(name: (typeof REQUEST_HEADERS)[number]): string | undefined {
+    return this.requestHeaders[REQUEST_HEADERS.indexOf(name)];
+  }
+
+  responseHeader(name: (typeof RESPONSE_HEADERS)[number]): string | null {
+    return this.responseHeaders[RESPONSE_HEADERS.indexOf(name)] ?? null;
+  }
 }
+
+const NO_HEADERS: (string | undefined)[] = [];
+// Connections with requests still unanswered, for those the connection's end leaves without an answer.
+const UNANSWERED = Symbol('unanswered requests');
+type TrackedSocket = Socket & { [UNANSWERED]?: Set<Capture> };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -50,42 +136,54 @@ const CANONICAL_PERMISSIONS = new Map(
 export function registerRequestLogHooks(app: FastifyInstance, log: RequestLog) {
   if (!log.enabled) return;
   const batches = new InFlightBatches();
+  const logger = app.log;
   app.decorateRequest('requestLogCapture', null);
+
+  const record = (capture: Capture, dropped: boolean) => {
+    if (!capture.answered(dropped)) return;
+    if (BATCH_PATH.test(capture.originalUrl)) batches.end(capture.authorization, capture.id);
+    if (capture.mayBeLarge) log.add(capture.build() ?? { build: () => undefined });
+    else log.add(capture);
+  };
 
   app.addHook('onRequest', (request, reply, done) => {
     if (LOGGED_PATH.test(request.originalUrl)) {
-      const injected = !(request.raw.socket instanceof Socket);
-      const capture: Capture = {
-        arrivedAt: Date.now(),
-        startedAt: performance.now() - reply.elapsedTime,
-        payload: undefined,
-        responseHeaders: [],
-        recorded: false,
-        batchRequestId: injected ? batches.find(request.headers.authorization) : null,
-      };
+      const socket = request.raw.socket as TrackedSocket;
+      const injected = !(socket instanceof Socket);
+      const authorization = headerValue(request.headers.authorization);
+      const capture = new Capture(request, reply, injected ? batches.find(authorization) : null, logger);
       request.requestLogCapture = capture;
       if (!injected) {
-        if (BATCH_PATH.test(request.originalUrl)) batches.start(request.headers.authorization, request.id);
+        if (BATCH_PATH.test(request.originalUrl)) batches.start(authorization, request.id);
         // A connection closed before the answer (a `drop` fault, a client giving up) has no onResponse.
-        reply.raw.once('close', () => {
-          if (!reply.raw.writableFinished) record(log, batches, request, reply, true);
-        });
+        // One listener per connection, not per request: a keep-alive connection carries many.
+        let unanswered = socket[UNANSWERED];
+        if (!unanswered) {
+          const pending = new Set<Capture>();
+          unanswered = socket[UNANSWERED] = pending;
+          socket.once('close', () => {
+            for (const capture of pending) record(capture, true);
+            pending.clear();
+          });
+        }
+        unanswered.add(capture);
       }
     }
     done();
   });
 
-  app.addHook('onSend', (request, reply, payload, done) => {
+  app.addHook('onSend', (request, _reply, payload, done) => {
     const capture = request.requestLogCapture;
-    if (capture) {
-      capture.payload = payload;
-      capture.responseHeaders = pickHeaders(RESPONSE_HEADERS, (name) => reply.getHeader(name));
-    }
+    if (capture?.live) capture.payload = payload;
     done(null, payload);
   });
 
-  app.addHook('onResponse', (request, reply, done) => {
-    if (request.requestLogCapture) record(log, batches, request, reply, false);
+  app.addHook('onResponse', (request, _reply, done) => {
+    const capture = request.requestLogCapture;
+    if (capture) {
+      (request.raw.socket as TrackedSocket)[UNANSWERED]?.delete(capture);
+      record(capture, false);
+    }
     done();
   });
 }
@@ -117,83 +215,36 @@ class InFlightBatches {
   }
 }
 
-function record(log: RequestLog, batches: InFlightBatches, request: FastifyRequest, reply: FastifyReply, dropped: boolean) {
-  const capture = request.requestLogCapture!;
-  if (capture.recorded) return;
-  capture.recorded = true;
-  if (BATCH_PATH.test(request.originalUrl)) batches.end(request.headers.authorization, request.id);
-  // Only what the entry needs is kept (not the request, its socket or the reply); the entry is built
-  // and redacted when the log is read, so the request path pays for a few references, not a redaction.
-  const { headers } = request;
-  const kept = {
-    id: request.id,
-    method: request.method,
-    originalUrl: request.originalUrl,
-    headers: Object.fromEntries([['authorization', headers.authorization], ...REQUEST_HEADERS.map((name) => [name, headers[name]])]),
-    principal: request.principal,
-    body: request.body,
-    operation: request.operation,
-    fault: request.fault,
-    protocol: request.protocol,
-    host: request.host,
-    raw: { httpVersion: request.raw.httpVersion },
-  } as unknown as FastifyRequest;
-  const answered = { statusCode: reply.statusCode, elapsedTime: reply.elapsedTime } as FastifyReply;
-  const logger = request.log;
-  const build = () => {
-    try {
-      return buildEntry(kept, answered, capture, dropped);
-    } catch (error) {
-      // The log is a testing aid: an entry it cannot build is left out.
-      logger.error({ err: error }, 'request log: entry not recorded');
-      return undefined;
-    }
-  };
-  // A large body is cut to size now rather than held whole until the log is read (memory).
-  if (mayBeLarge(headers, capture.payload)) {
-    log.add(build() ?? (() => undefined));
-    capture.payload = undefined;
-  } else log.add(build);
-}
-
-function mayBeLarge(headers: FastifyRequest['headers'], payload: unknown): boolean {
-  const sent = headers['content-length'];
-  if (sent === undefined ? headers['transfer-encoding'] !== undefined : Number(sent) > MAX_LOGGED_BODY_CHARS) return true;
-  if (typeof payload === 'string') return payload.length > MAX_LOGGED_BODY_CHARS;
-  return Buffer.isBuffer(payload) && payload.length > MAX_LOGGED_BODY_CHARS;
-}
-
-function buildEntry(request: FastifyRequest, reply: FastifyReply, capture: Capture, dropped: boolean): LoggedRequest {
-  const scrubber = new Scrubber(bearerToken(request));
-  const url = request.originalUrl;
+function buildEntry(capture: Capture): LoggedRequest {
+  const scrubber = new Scrubber(bearerOf(capture.authorization));
+  const url = capture.originalUrl;
   const queryStart = url.indexOf('?');
-  const clientRequestId = headerValue(request.headers['client-request-id']);
-  const responseHeaders = dropped ? [] : capture.responseHeaders;
-  const responseContentType = dropped ? null : headerOf(responseHeaders, 'content-type');
-  const retryAfter = Number.parseFloat(headerOf(responseHeaders, 'retry-after') ?? '');
+  const clientRequestId = capture.requestHeader('client-request-id');
+  const responseContentType = capture.dropped ? null : capture.responseHeader('content-type');
+  const retryAfter = Number.parseFloat(capture.responseHeader('retry-after') ?? '');
   return {
     arrivedAt: capture.arrivedAt,
     startedAt: capture.startedAt,
-    method: request.method,
+    method: capture.method,
     path: scrubber.string(queryStart < 0 ? url : url.slice(0, queryStart)),
     query: queryStart < 0 ? [] : redactQuery(url.slice(queryStart + 1), scrubber),
-    status: dropped ? 0 : reply.statusCode,
-    durationMs: Math.round(reply.elapsedTime * 1000) / 1000,
-    requestId: request.id,
+    status: capture.status,
+    durationMs: Math.round(capture.elapsedMs * 1000) / 1000,
+    requestId: capture.id,
     clientRequestId: clientRequestId === undefined ? null : scrubber.string(clientRequestId),
-    ...principalFields(request.principal),
-    requestBody: requestBody(request.body, scrubber),
-    requestContentType: request.body === undefined ? null : (headerValue(request.headers['content-type']) ?? null),
-    responseText: dropped ? null : responseText(capture.payload, responseContentType, scrubber),
+    ...principalFields(capture.principal),
+    requestBody: requestBody(capture.body, scrubber),
+    requestContentType: capture.body === undefined ? null : (capture.requestHeader('content-type') ?? null),
+    responseText: capture.dropped ? null : responseText(capture.payload, responseContentType, scrubber),
     responseContentType,
     retryAfter: Number.isFinite(retryAfter) ? retryAfter : null,
-    operation: request.operation ?? null,
-    fault: request.fault ?? null,
+    operation: capture.operation ?? null,
+    fault: capture.fault ?? null,
     batchRequestId: capture.batchRequestId,
-    origin: `${request.protocol}://${scrubber.string(request.host)}`,
-    httpVersion: `HTTP/${request.raw.httpVersion}`,
-    requestHeaders: pickHeaders(REQUEST_HEADERS, (name) => request.headers[name]).map(([name, value]) => [name, scrubber.string(value)]),
-    responseHeaders: responseHeaders.map(([name, value]) => [name, scrubber.string(value)]),
+    origin: `${capture.protocol}://${scrubber.string(capture.host)}`,
+    httpVersion: `HTTP/${capture.httpVersion}`,
+    requestHeaders: namedValues(REQUEST_HEADERS, capture.requestHeaders).map(([name, value]) => [name, scrubber.string(value)]),
+    responseHeaders: namedValues(RESPONSE_HEADERS, capture.responseHeaders).map(([name, value]) => [name, scrubber.string(value)]),
   };
 }
 
@@ -247,15 +298,12 @@ function headerValue(value: string | string[] | number | undefined): string | un
   return Array.isArray(value) ? value.join(', ') : String(value);
 }
 
-function headerOf(headers: readonly [string, string][], name: string): string | null {
-  return headers.find(([key]) => key === name)?.[1] ?? null;
-}
-
-function pickHeaders(names: readonly string[], get: (name: string) => string | string[] | number | undefined): [string, string][] {
-  const picked: [string, string][] = [];
-  for (const name of names) {
-    const value = headerValue(get(name));
-    if (value !== undefined) picked.push([name, value]);
-  }
-  return picked;
+/** [name, value] for each header that had a value. */
+function namedValues(names: readonly string[], values: readonly (string | undefined)[]): [string, string][] {
+  const pairs: [string, string][] = [];
+  names.forEach((name, i) => {
+    const value = values[i];
+    if (value !== undefined) pairs.push([name, value]);
+  });
+  return pairs;
 }

@@ -5,12 +5,17 @@ import { normalizeObjectId } from '../domain/directory.js';
 import { rememberJson, storedJsonOf } from '../domain/meeting-json.js';
 
 export interface MeetingRow {
+  /** Selected by the store's reads (MEETING_ROW_COLUMNS); absent for a row made from a snapshot. */
+  id?: string;
   tenant_id: string;
   organizer_id: string;
   properties: string;
 }
 
 export const normalizeId = normalizeObjectId;
+
+/** What every meeting read selects: a MeetingRow. */
+export const MEETING_ROW_COLUMNS = 'id, tenant_id, organizer_id, properties';
 
 export function meetingColumns(meeting: Meeting) {
   const p = meeting.properties;
@@ -31,11 +36,37 @@ export function meetingColumns(meeting: Meeting) {
 }
 
 export function meetingFromRow(row: MeetingRow): Meeting {
-  return {
-    tenantId: row.tenant_id,
-    organizerId: row.organizer_id,
-    properties: rememberJson(JSON.parse(row.properties) as MeetingProperties, row.properties),
-  };
+  const properties = row.id === undefined ? parse(row.properties) : parsedProperties(row.id, row.properties);
+  return { tenantId: row.tenant_id, organizerId: row.organizer_id, properties };
+}
+
+// Meetings read again and again (a client repeating createOrGet or GET) are parsed once per
+// process. An entry is used only while the stored text is exactly the one it was parsed from, so a
+// change made through any process is never hidden. The parsed objects are frozen, as every request
+// that reads the same text shares them. Bounded, oldest out first.
+const PARSED_LIMIT = 256;
+const parsed = new Map<string, { text: string; properties: MeetingProperties }>();
+
+function parsedProperties(id: string, text: string): MeetingProperties {
+  const known = parsed.get(id);
+  if (known?.text === text) return known.properties;
+  const properties = parse(text);
+  if (known) parsed.delete(id);
+  else if (parsed.size >= PARSED_LIMIT) parsed.delete(parsed.keys().next().value!);
+  parsed.set(id, { text, properties });
+  return properties;
+}
+
+function parse(text: string): MeetingProperties {
+  return rememberJson(deepFreeze(JSON.parse(text) as MeetingProperties), text);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const member of Object.values(value)) deepFreeze(member);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 export interface UserRow {

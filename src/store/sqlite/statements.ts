@@ -1,12 +1,12 @@
 // SQL shared by the main connection and the writer thread's, and the insert-or-get step both run.
 import type Database from 'better-sqlite3';
-import type { meetingColumns, MeetingRow } from '../rows.js';
+import { type meetingColumns, MEETING_ROW_COLUMNS, type MeetingRow } from '../rows.js';
 
 export type MeetingColumns = ReturnType<typeof meetingColumns>;
 export type InsertOutcome = { created: true } | { created: false; row: MeetingRow } | { failed: string };
 
 /** A live meeting by its createOrGet key (expiry after the cutoff). */
-export const LIVE_MEETING_BY_KEY = `SELECT tenant_id, organizer_id, properties FROM meetings
+export const LIVE_MEETING_BY_KEY = `SELECT ${MEETING_ROW_COLUMNS} FROM meetings
   WHERE tenant_id = ? AND organizer_id = ? AND external_id = ? AND expiry_date_time > ?`;
 
 /** Insert-or-get in one statement: the partial unique index decides; an expired holder is replaced. */
