@@ -30,8 +30,11 @@ export interface DevIssuer {
   /** Verification keys for the current signing key. */
   readonly keys: JWTVerifyGetKey;
   sign(claims: Record<string, unknown>, audience: string, lifetimeSeconds: number): Promise<string>;
-  /** As sign, with another `iss` (the Entra-compatible token service's per-tenant issuers). */
-  signAs(issuer: string, claims: Record<string, unknown>, audience: string, lifetimeSeconds: number): Promise<string>;
+  /**
+   * As sign, with another `iss` (the Entra-compatible token service's per-tenant issuers) and,
+   * optionally, the issue time (seconds since the epoch; now by default).
+   */
+  signAs(issuer: string, claims: Record<string, unknown>, audience: string, lifetimeSeconds: number, issuedAt?: number): Promise<string>;
   /**
    * Reads the signing key from the store again (a directory reset deletes it; the first process to
    * need one after that stores a new one for all). True when the key changed.
@@ -65,9 +68,9 @@ async function signingKey(stored: string): Promise<SigningKey> {
 
 export async function loadDevIssuer(store: Store): Promise<DevIssuer> {
   let current = await signingKey(await storedSigningKey(store));
-  async function signAs(issuer: string, claims: Record<string, unknown>, audience: string, lifetimeSeconds: number) {
+  async function signAs(issuer: string, claims: Record<string, unknown>, audience: string, lifetimeSeconds: number, issuedAt?: number) {
     const { kid, privateKey } = current;
-    const now = Math.floor(Date.now() / 1000);
+    const now = issuedAt ?? Math.floor(Date.now() / 1000);
     return new SignJWT(claims)
       .setProtectedHeader({ alg: ALGORITHM, kid, typ: 'JWT' })
       .setIssuer(issuer)

@@ -22,8 +22,8 @@ export interface TenantSnapshot {
   /** Each meeting's stored JSON text, exactly as stored (so it reads back byte-identical). */
   meetings: { organizerId: string; properties: string }[];
   /**
-   * Apps, named access policies and password hashes (snapshot version 2). The control stores leave
-   * them alone (store.directoryAdmin reads and writes them); absent in a version 1 document.
+   * Apps, named access policies and password hashes (snapshot version 2): store.directoryAdmin reads
+   * them for an export, importTenant writes them with the rest. Absent in a version 1 document.
    */
   credentials?: TenantCredentials;
 }
@@ -55,9 +55,10 @@ export class MeetingIdTaken extends Error {
 export interface ControlRepository {
   /**
    * The current `version` of the control record. Cheap: called on every request so that a change
-   * made through one process is seen by the next request on any other.
+   * made through one process is seen by the next request on any other. Synchronous where the engine
+   * answers at once (SQLite), so the check then costs no promise.
    */
-  controlVersion(): Promise<number>;
+  controlVersion(): number | Promise<number>;
   readControl(): Promise<ControlRecord>;
   setClock(clock: string | null): Promise<void>;
   /** Adds the rule; nothing when a rule with this id exists (rules loaded at start-up by every process). */
@@ -85,9 +86,10 @@ export interface ControlRepository {
   /** Undefined when the tenant has neither a directory entry nor meetings. */
   exportTenant(tenantId: string): Promise<TenantSnapshot | undefined>;
   /**
-   * Replaces the tenant (directory, meetings and its creation counters) with the snapshot, in one
-   * transaction: all of it or, on any failure, nothing. Throws MeetingIdTaken when a meeting id is
-   * another tenant's. The snapshot is taken as valid (control/snapshot.ts checks documents).
+   * Replaces the tenant (directory with its apps, named policies and password hashes, meetings and
+   * its creation counters) with the snapshot, in one transaction: all of it or, on any failure,
+   * nothing. Throws MeetingIdTaken when a meeting id is another tenant's. The snapshot is taken as
+   * valid (control/snapshot.ts checks documents).
    */
   importTenant(snapshot: TenantSnapshot): Promise<void>;
 }

@@ -29,6 +29,12 @@ export interface SqlAccess extends SqlSession {
   transaction<T>(work: (tx: SqlSession) => Promise<T>): Promise<T>;
 }
 
+/** One write in this module's SQL, for a SqlSession or an engine's own transaction (snapshot imports). */
+export interface SqlWrite {
+  sql: string;
+  params: unknown[];
+}
+
 export class TenantNotFound extends Error {}
 export class DirectoryEntryNotFound extends Error {}
 
@@ -165,7 +171,7 @@ export class DirectoryAdmin {
     const secrets = await Promise.all(app.secrets.map(storedCredential));
     await this.db.transaction(async (tx) => {
       const tenant = await this.requireTenant(tx, tenantId);
-      await putApp(tx, tenant, app, secrets);
+      await runWrites(tx, appWrites(tenant, app, secrets));
     });
   }
 
@@ -201,7 +207,7 @@ export class DirectoryAdmin {
 
   /** New-CsApplicationAccessPolicy / Set-CsApplicationAccessPolicy: the policy's app ids, replaced. */
   async putPolicy(tenantId: string, name: string, appIds: string[]) {
-    await this.db.transaction(async (tx) => putPolicy(tx, await this.requireTenant(tx, tenantId), name, appIds));
+    await this.db.transaction(async (tx) => runWrites(tx, policyWrites(await this.requireTenant(tx, tenantId), name, appIds)));
   }
 
   /** Remove-CsApplicationAccessPolicy, with its grants. */
@@ -225,10 +231,7 @@ export class DirectoryAdmin {
         throw new DirectoryEntryNotFound(`No application access policy named '${name}' in tenant ${tenant}.`);
       }
       const grantee = await this.grantee(tx, tenant, identity);
-      await tx.run(
-        'INSERT INTO policy_grants (tenant_id, user_id, policy_name) VALUES ($1, $2, $3) ON CONFLICT (tenant_id, user_id) DO UPDATE SET policy_name = excluded.policy_name',
-        [tenant, grantee, name],
-      );
+      await runWrites(tx, [grantWrite(tenant, grantee, name)]);
       return grantee;
     });
   }
@@ -274,12 +277,11 @@ export class DirectoryAdmin {
     await this.db.transaction(async (tx) => {
       for (const { tenant, passwords, secrets } of hashed) {
         const tenantId = normalizeId(tenant.id);
-        for (const [i, user] of tenant.users.entries()) {
-          const hash = passwords[i];
-          if (hash) await tx.run('UPDATE users SET password_hash = $3 WHERE tenant_id = $1 AND id = $2', [tenantId, normalizeId(user.id), hash]);
-        }
-        for (const [i, app] of (tenant.apps ?? []).entries()) await putApp(tx, tenantId, app, secrets[i]!);
-        for (const policy of tenant.policies ?? []) await putNamedPolicy(tx, tenantId, policy);
+        await runWrites(tx, [
+          ...tenant.users.flatMap((user, i) => (passwords[i] ? [passwordWrite(tenantId, user.id, passwords[i])] : [])),
+          ...(tenant.apps ?? []).flatMap((app, i) => appWrites(tenantId, app, secrets[i]!)),
+          ...(tenant.policies ?? []).flatMap((policy) => namedPolicyWrites(tenantId, policy)),
+        ]);
       }
     });
   }
@@ -346,21 +348,6 @@ export class DirectoryAdmin {
       accessPolicies: exported?.policies ?? [],
       passwordHashes: Object.fromEntries((exported?.users ?? []).filter((u) => u.passwordHash).map((u) => [u.id, u.passwordHash!])),
     };
-  }
-
-  /** Replaces the tenant's apps and named policies, and sets the password hashes of its (stored) users. */
-  async replaceTenantCredentials(tenantId: string, credentials: TenantCredentials) {
-    const tenant = normalizeId(tenantId);
-    await this.db.transaction(async (tx) => {
-      for (const table of DIRECTORY_ADMIN_TABLES) await tx.run(`DELETE FROM ${table} WHERE tenant_id = $1`, [tenant]);
-      for (const app of credentials.apps) {
-        await putApp(tx, tenant, { ...app, secrets: [] }, app.secretHashes);
-      }
-      for (const policy of credentials.accessPolicies) await putNamedPolicy(tx, tenant, policy);
-      for (const [user, hash] of Object.entries(credentials.passwordHashes)) {
-        await tx.run('UPDATE users SET password_hash = $3 WHERE tenant_id = $1 AND id = $2', [tenant, normalizeId(user), hash]);
-      }
-    });
   }
 
   // ── verification, for the token service ──
@@ -441,57 +428,76 @@ async function upsertUser(
   );
 }
 
-async function putApp(tx: SqlSession, tenant: string, app: SeedApp, secrets: { hash: string; hint: string | null }[]) {
-  const appId = normalizeId(app.appId);
-  await tx.run(
-    `INSERT INTO apps (tenant_id, app_id, display_name, roles, redirect_uris) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (tenant_id, app_id) DO UPDATE SET display_name = excluded.display_name, roles = excluded.roles,
-       redirect_uris = excluded.redirect_uris`,
-    [tenant, appId, app.displayName, JSON.stringify(app.roles), JSON.stringify(app.redirectUris)],
-  );
-  await tx.run('DELETE FROM app_secrets WHERE tenant_id = $1 AND app_id = $2', [tenant, appId]);
-  await tx.run('DELETE FROM app_certificates WHERE tenant_id = $1 AND app_id = $2', [tenant, appId]);
-  const created = new Date().toISOString();
-  for (const [i, secret] of secrets.entries()) {
-    await tx.run('INSERT INTO app_secrets (tenant_id, app_id, id, hash, hint, created_date_time) VALUES ($1, $2, $3, $4, $5, $6)', [
-      tenant,
-      appId,
-      String(i + 1),
-      secret.hash,
-      secret.hint,
-      created,
-    ]);
-  }
-  for (const pem of app.certificates) {
-    await tx.run('INSERT INTO app_certificates (tenant_id, app_id, thumbprint, pem) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
-      tenant,
-      appId,
-      certificateThumbprint(pem),
-      pem.trim(),
-    ]);
-  }
+async function runWrites(tx: SqlSession, writes: SqlWrite[]) {
+  for (const { sql, params } of writes) await tx.run(sql, params);
 }
 
-async function putPolicy(tx: SqlSession, tenant: string, name: string, appIds: string[]) {
-  await tx.run('INSERT INTO named_policies (tenant_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [tenant, name]);
-  await tx.run('DELETE FROM policy_apps WHERE tenant_id = $1 AND policy_name = $2', [tenant, name]);
-  for (const appId of new Set(appIds.map(normalizeId))) {
-    await tx.run('INSERT INTO policy_apps (tenant_id, policy_name, app_id) VALUES ($1, $2, $3)', [tenant, name, appId]);
-  }
+/**
+ * What a snapshot import writes for the tenant's apps, named policies and password hashes, in the
+ * import's own transaction (store/sqlite and store/postgres control-store.ts), after it deleted the
+ * tenant's directory and stored its users.
+ */
+export function tenantCredentialWrites(tenantId: string, credentials: TenantCredentials): SqlWrite[] {
+  const tenant = normalizeId(tenantId);
+  return [
+    ...credentials.apps.flatMap((app) => appWrites(tenant, { ...app, secrets: [] }, app.secretHashes)),
+    ...credentials.accessPolicies.flatMap((policy) => namedPolicyWrites(tenant, policy)),
+    ...Object.entries(credentials.passwordHashes).map(([user, hash]) => passwordWrite(tenant, user, hash)),
+  ];
+}
+
+function passwordWrite(tenant: string, userId: string, hash: string): SqlWrite {
+  return { sql: 'UPDATE users SET password_hash = $3 WHERE tenant_id = $1 AND id = $2', params: [tenant, normalizeId(userId), hash] };
+}
+
+function appWrites(tenant: string, app: SeedApp, secrets: { hash: string; hint: string | null }[]): SqlWrite[] {
+  const appId = normalizeId(app.appId);
+  const created = new Date().toISOString();
+  return [
+    {
+      sql: `INSERT INTO apps (tenant_id, app_id, display_name, roles, redirect_uris) VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (tenant_id, app_id) DO UPDATE SET display_name = excluded.display_name, roles = excluded.roles,
+              redirect_uris = excluded.redirect_uris`,
+      params: [tenant, appId, app.displayName, JSON.stringify(app.roles), JSON.stringify(app.redirectUris)],
+    },
+    { sql: 'DELETE FROM app_secrets WHERE tenant_id = $1 AND app_id = $2', params: [tenant, appId] },
+    { sql: 'DELETE FROM app_certificates WHERE tenant_id = $1 AND app_id = $2', params: [tenant, appId] },
+    ...secrets.map((secret, i) => ({
+      sql: 'INSERT INTO app_secrets (tenant_id, app_id, id, hash, hint, created_date_time) VALUES ($1, $2, $3, $4, $5, $6)',
+      params: [tenant, appId, String(i + 1), secret.hash, secret.hint, created],
+    })),
+    ...app.certificates.map((pem) => ({
+      sql: 'INSERT INTO app_certificates (tenant_id, app_id, thumbprint, pem) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+      params: [tenant, appId, certificateThumbprint(pem), pem.trim()],
+    })),
+  ];
+}
+
+function policyWrites(tenant: string, name: string, appIds: string[]): SqlWrite[] {
+  return [
+    { sql: 'INSERT INTO named_policies (tenant_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', params: [tenant, name] },
+    { sql: 'DELETE FROM policy_apps WHERE tenant_id = $1 AND policy_name = $2', params: [tenant, name] },
+    ...[...new Set(appIds.map(normalizeId))].map((appId) => ({
+      sql: 'INSERT INTO policy_apps (tenant_id, policy_name, app_id) VALUES ($1, $2, $3)',
+      params: [tenant, name, appId],
+    })),
+  ];
 }
 
 /** A policy with its grants, as a seed or a snapshot lists it. */
-async function putNamedPolicy(tx: SqlSession, tenant: string, policy: NamedAccessPolicy) {
-  await putPolicy(tx, tenant, policy.name, policy.appIds);
-  for (const user of policy.users) await grant(tx, tenant, normalizeId(user), policy.name);
-  if (policy.global) await grant(tx, tenant, GLOBAL, policy.name);
+function namedPolicyWrites(tenant: string, policy: NamedAccessPolicy): SqlWrite[] {
+  return [
+    ...policyWrites(tenant, policy.name, policy.appIds),
+    ...policy.users.map((user) => grantWrite(tenant, normalizeId(user), policy.name)),
+    ...(policy.global ? [grantWrite(tenant, GLOBAL, policy.name)] : []),
+  ];
 }
 
-async function grant(tx: SqlSession, tenant: string, grantee: string, name: string) {
-  await tx.run(
-    'INSERT INTO policy_grants (tenant_id, user_id, policy_name) VALUES ($1, $2, $3) ON CONFLICT (tenant_id, user_id) DO UPDATE SET policy_name = excluded.policy_name',
-    [tenant, grantee, name],
-  );
+function grantWrite(tenant: string, grantee: string, name: string): SqlWrite {
+  return {
+    sql: 'INSERT INTO policy_grants (tenant_id, user_id, policy_name) VALUES ($1, $2, $3) ON CONFLICT (tenant_id, user_id) DO UPDATE SET policy_name = excluded.policy_name',
+    params: [tenant, grantee, name],
+  };
 }
 
 async function policiesOf(db: SqlSession, tenant: string): Promise<NamedAccessPolicy[]> {

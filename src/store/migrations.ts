@@ -170,4 +170,22 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'redeemed authorization codes, with their expiry',
+    // The Entra token service's single use: one row per redeemed code (its jti), claimed by the
+    // primary key, pruned once the code has expired (expires_at: its exp, seconds since the epoch).
+    // The settings rows that held them before carry no expiry: they move here as never expiring (a
+    // whole directory reset clears them, as it replaces the key that signed those codes).
+    sql: `
+      CREATE TABLE redeemed_codes (
+        jti TEXT PRIMARY KEY,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX redeemed_codes_by_expiry ON redeemed_codes (expires_at);
+      INSERT INTO redeemed_codes (jti, expires_at)
+        SELECT substr(name, 21), 253402300799 FROM settings WHERE name LIKE 'entra-code-redeemed:%';
+      DELETE FROM settings WHERE name LIKE 'entra-code-redeemed:%';
+    `,
+  },
 ];

@@ -1,6 +1,7 @@
 // Turning a tenant's rows into a snapshot and back, shared by the SQL adapters.
 import type { AccessPolicy } from '../domain/directory.js';
 import type { TenantSnapshot } from '../control/ports.js';
+import { type SqlWrite, tenantCredentialWrites } from './directory-admin.js';
 import { GLOBAL_GRANT, meetingColumns, meetingFromRow, normalizeId } from './rows.js';
 
 /** access_policies rows (user '*' = tenant-wide) grouped into one policy per app, in app order. */
@@ -26,4 +27,12 @@ export function policyRows(policies: AccessPolicy[]): { userId: string; appId: s
 /** The meetings table's columns of a snapshot's meeting; its JSON text is kept as it was. */
 export function snapshotMeetingColumns(tenantId: string, meeting: TenantSnapshot['meetings'][number]) {
   return meetingColumns(meetingFromRow({ tenant_id: tenantId, organizer_id: meeting.organizerId, properties: meeting.properties }));
+}
+
+/**
+ * The writes of a snapshot's apps, named policies and password hashes (none in a version 1
+ * document), for the import's transaction: they go after its users and before its meetings.
+ */
+export function snapshotCredentialWrites(tenantId: string, snapshot: TenantSnapshot): SqlWrite[] {
+  return tenantCredentialWrites(tenantId, snapshot.credentials ?? { apps: [], accessPolicies: [], passwordHashes: {} });
 }

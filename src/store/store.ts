@@ -22,5 +22,11 @@ export interface Store extends MeetingRepository, DirectoryRepository, StoreHeal
    * processes race to create it, all of them get the one that was stored first.
    */
   getOrCreateSetting(name: string, create: () => Promise<string>): Promise<string>;
+  /**
+   * Claims an authorization code (its `jti`) for its one redemption: true for the first claim on
+   * any process, false ever after. `expiresAt` is the code's `exp` (seconds since the epoch); the
+   * claims of codes that expired before `pruneBefore` are deleted in the same call.
+   */
+  redeemCode(jti: string, expiresAt: number, pruneBefore: number): Promise<boolean>;
   close(): Promise<void>;
 }

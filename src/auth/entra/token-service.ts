@@ -147,7 +147,7 @@ export class TokenService {
       if (!pkceMatches(code.code_challenge, code.code_challenge_method ?? 'plain', params.code_verifier!)) throw entraErrors.pkceMismatch();
     }
     const client = await this.client(request, code.tid);
-    if (!(await this.deps.grants.redeemOnce(code.jti))) throw entraErrors.usedCode();
+    if (!(await this.deps.grants.redeemOnce(code))) throw entraErrors.usedCode();
     const user = await this.deps.store.findUser(code.tid, code.oid);
     if (!user) throw entraErrors.badCode('the user is no longer in the directory');
     return this.delegated(request, { user, client, scope: params.scope ?? code.scope, nonce: code.nonce });

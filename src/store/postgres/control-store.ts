@@ -7,8 +7,7 @@ import type pg from 'pg';
 import { type ControlRecord, type ControlRepository, MeetingIdTaken, type ResetScope, type TenantSnapshot } from '../../control/ports.js';
 import { DIRECTORY_ADMIN_TABLES } from '../directory-admin.js';
 import { normalizeId } from '../rows.js';
-import { policiesFromRows, policyRows, snapshotMeetingColumns } from '../snapshot-rows.js';
-
+import { policiesFromRows, policyRows, snapshotCredentialWrites, snapshotMeetingColumns } from '../snapshot-rows.js';
 
 export interface PostgresAccess {
   /** One statement, errors mapped like every other store call. */
@@ -109,6 +108,8 @@ export class PostgresControlStore implements ControlRepository {
         await client.query('DELETE FROM users');
         await client.query('DELETE FROM tenants');
         await client.query("DELETE FROM settings WHERE name = 'dev-issuer-signing-key'");
+        // Codes signed with the key just deleted can no longer be read: their claims are useless.
+        await client.query('DELETE FROM redeemed_codes');
       }
       await client.query('UPDATE control_state SET clock = NULL, resets = resets + 1 WHERE id = 1');
       await bumpVersion(client);
@@ -147,7 +148,10 @@ export class PostgresControlStore implements ControlRepository {
     const tenantId = normalizeId(snapshot.tenant.id);
     const meetings = snapshot.meetings.map((meeting) => snapshotMeetingColumns(tenantId, meeting));
     const policies = policyRows(snapshot.applicationAccessPolicies);
+    const credentials = snapshotCredentialWrites(tenantId, snapshot);
     await this.db.transaction(async (client) => {
+      // It replaces apps and secrets: in turn with the directory's other writers.
+      await lockDirectory(client);
       await client.query('DELETE FROM meetings WHERE tenant_id = $1', [tenantId]);
       await client.query('DELETE FROM attendance_intervals WHERE tenant_id = $1', [tenantId]);
       await deleteTenantDirectory(client, tenantId);
@@ -176,6 +180,7 @@ export class PostgresControlStore implements ControlRepository {
           [tenantId, rows.map((r) => r.userId), rows.map((r) => r.appId)],
         );
       }
+      for (const { sql, params } of credentials) await client.query(sql, params);
       for (const rows of batches(meetings)) {
         // This tenant's meetings are gone, so a meeting still holding one of the ids is another tenant's.
         const taken = await client.query<{ id: string; tenant_id: string }>(
@@ -200,6 +205,8 @@ export class PostgresControlStore implements ControlRepository {
           ],
         );
       }
+      // The directory changed: every process notices at its next request.
+      await bumpVersion(client);
     });
   }
 
@@ -214,6 +221,11 @@ export class PostgresControlStore implements ControlRepository {
 
 export async function bumpVersion(client: pg.PoolClient) {
   await client.query('UPDATE control_state SET version = version + 1 WHERE id = 1');
+}
+
+/** Directory writes take turns (a seed loaded by several processes at once replaces secrets). */
+export async function lockDirectory(client: pg.PoolClient) {
+  await client.query("SELECT pg_advisory_xact_lock(hashtext('graph-meetings directory'))");
 }
 
 const IMPORT_BATCH = 1_000;

@@ -1,7 +1,7 @@
 // DirectoryAdmin (store/directory-admin.ts) on PostgreSQL: its transaction ends by moving the
 // control version with a NOTIFY, so every process's next request sees the change.
 import { DirectoryAdmin, type SqlSession } from '../directory-admin.js';
-import { bumpVersion, type PostgresAccess } from './control-store.js';
+import { bumpVersion, lockDirectory, type PostgresAccess } from './control-store.js';
 
 type Query = (sql: string, params: unknown[]) => Promise<{ rows: unknown[]; rowCount: number | null }>;
 
@@ -20,8 +20,7 @@ export function postgresDirectoryAdmin(db: PostgresAccess): DirectoryAdmin {
     ...session((sql, params) => db.query(sql, params)),
     transaction: (work) =>
       db.transaction(async (client) => {
-        // Directory writes take turns (a seed loaded by several processes at once replaces secrets).
-        await client.query("SELECT pg_advisory_xact_lock(hashtext('graph-meetings directory'))");
+        await lockDirectory(client);
         const result = await work(session((sql, params) => client.query(sql, params)));
         await bumpVersion(client);
         return result;

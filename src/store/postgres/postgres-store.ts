@@ -16,7 +16,7 @@ import { PostgresControlStore } from './control-store.js';
 import { PostgresAttendanceStore } from './attendance-store.js';
 import { PostgresBrowseStore } from './browse-store.js';
 import { postgresDirectoryAdmin } from './directory-admin-store.js';
-import { meetingColumns, meetingFromRow, type MeetingRow, normalizeId, GLOBAL_GRANT, userFromRow, type UserRow } from '../rows.js';
+import { MEETING_ROW_COLUMNS, meetingColumns, meetingFromRow, type MeetingRow, normalizeId, GLOBAL_GRANT, userFromRow, type UserRow } from '../rows.js';
 import type { Store } from '../store.js';
 
 // Arbitrary constants naming this application's advisory locks.
@@ -34,7 +34,7 @@ export interface PostgresOptions {
 
 export const DEFAULT_POSTGRES_OPTIONS: PostgresOptions = { poolSize: 10, statementTimeoutMs: 5_000, connectTimeoutMs: 3_000 };
 
-const MEETING_COLUMNS = 'tenant_id, organizer_id, properties';
+const MEETING_COLUMNS = MEETING_ROW_COLUMNS;
 
 /** Named statements: pg prepares each once per connection and reuses the plan. */
 const SQL = {
@@ -112,6 +112,15 @@ const SQL = {
   insertSetting: {
     name: 'insert-setting',
     text: 'INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING',
+  },
+  // The primary key makes the claim single, across processes. Expired claims go in the same
+  // statement; those another redemption is deleting are left to it (no waiting, no deadlock).
+  redeemCode: {
+    name: 'redeem-code',
+    text: `WITH pruned AS (
+             DELETE FROM redeemed_codes WHERE jti IN (SELECT jti FROM redeemed_codes WHERE expires_at < $3 FOR UPDATE SKIP LOCKED))
+           INSERT INTO redeemed_codes (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING
+           RETURNING jti`,
   },
 } as const;
 
@@ -298,6 +307,10 @@ export class PostgresStore implements Store {
     await this.run(this.pool, SQL.insertSetting, [name, await create()]);
     const stored = await this.run<{ value: string }>(this.pool, SQL.getSetting, [name]);
     return stored.rows[0]!.value;
+  }
+
+  async redeemCode(jti: string, expiresAt: number, pruneBefore: number) {
+    return (await this.run(this.pool, SQL.redeemCode, [jti, expiresAt, pruneBefore])).rows.length === 1;
   }
 
   async ping() {

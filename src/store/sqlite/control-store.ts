@@ -4,7 +4,8 @@ import type Database from 'better-sqlite3';
 import { type ControlRecord, type ControlRepository, MeetingIdTaken, type ResetScope, type TenantSnapshot } from '../../control/ports.js';
 import { DIRECTORY_ADMIN_TABLES } from '../directory-admin.js';
 import { normalizeId } from '../rows.js';
-import { policiesFromRows, policyRows, snapshotMeetingColumns } from '../snapshot-rows.js';
+import { policiesFromRows, policyRows, snapshotCredentialWrites, snapshotMeetingColumns } from '../snapshot-rows.js';
+import { runWrite } from './directory-admin-store.js';
 
 type Write = <T>(work: () => T) => T;
 
@@ -16,7 +17,7 @@ export class SqliteControlStore implements ControlRepository {
     private readonly write: Write,
   ) {
     this.s = {
-      version: db.prepare<[], { version: number }>('SELECT version FROM control_state WHERE id = 1'),
+      version: db.prepare<[], number>('SELECT version FROM control_state WHERE id = 1').pluck(),
       state: db.prepare<[], { version: number; clock: string | null; resets: number }>(
         'SELECT version, clock, resets FROM control_state WHERE id = 1',
       ),
@@ -74,8 +75,8 @@ export class SqliteControlStore implements ControlRepository {
     };
   }
 
-  async controlVersion() {
-    return Number(this.s.version.get()!.version);
+  controlVersion(): number {
+    return Number(this.s.version.get());
   }
 
   async readControl(): Promise<ControlRecord> {
@@ -134,6 +135,8 @@ export class SqliteControlStore implements ControlRepository {
       if (scope.directory) {
         for (const table of DIRECTORY_ADMIN_TABLES) this.db.exec(`DELETE FROM ${table}`);
         this.db.exec("DELETE FROM access_policies; DELETE FROM users; DELETE FROM tenants; DELETE FROM settings WHERE name = 'dev-issuer-signing-key'");
+        // Codes signed with the key just deleted can no longer be read: their claims are useless.
+        this.db.exec('DELETE FROM redeemed_codes');
       }
       this.db.exec('UPDATE control_state SET clock = NULL, resets = resets + 1, version = version + 1 WHERE id = 1');
       return { meetingsDeleted };
@@ -157,6 +160,7 @@ export class SqliteControlStore implements ControlRepository {
 
   async importTenant(snapshot: TenantSnapshot) {
     const tenantId = normalizeId(snapshot.tenant.id);
+    const credentials = snapshotCredentialWrites(tenantId, snapshot);
     this.write(() => {
       this.s.deleteTenantMeetings.run(tenantId);
       this.s.deleteTenantAttendance.run(tenantId);
@@ -167,6 +171,7 @@ export class SqliteControlStore implements ControlRepository {
         this.s.insertUser.run(tenantId, normalizeId(user.id), upn, upn?.toLowerCase() ?? null, user.displayName);
       }
       for (const { userId, appId } of policyRows(snapshot.applicationAccessPolicies)) this.s.insertPolicy.run(tenantId, userId, appId);
+      for (const write of credentials) runWrite(this.db, write);
       for (const meeting of snapshot.meetings) {
         const columns = snapshotMeetingColumns(tenantId, meeting);
         // This tenant's meetings are gone, so a meeting still holding the id is another tenant's.
@@ -174,6 +179,8 @@ export class SqliteControlStore implements ControlRepository {
         if (holder) throw new MeetingIdTaken(columns.id, holder.tenant_id);
         this.s.insertMeeting.run(columns);
       }
+      // The directory changed: every process notices at its next request.
+      this.s.bump.run();
     });
   }
 

@@ -2,12 +2,13 @@
 // A transaction is BEGIN IMMEDIATE … COMMIT on the main connection; its steps are synchronous
 // calls wrapped in promises, so no other request's statement runs between them.
 import type Database from 'better-sqlite3';
-import { DirectoryAdmin, type SqlAccess, type SqlSession } from '../directory-admin.js';
+import { DirectoryAdmin, type SqlAccess, type SqlSession, type SqlWrite } from '../directory-admin.js';
 import { StoreUnavailable } from '../errors.js';
 
 const statements = new WeakMap<Database.Database, Map<string, { statement: Database.Statement; order: number[] }>>();
 
-function prepared(db: Database.Database, sql: string) {
+/** A statement of store/directory-admin.ts (prepared once), with its parameters in SQLite's order. */
+function bound(db: Database.Database, sql: string, params: unknown[]) {
   let cache = statements.get(db);
   if (!cache) statements.set(db, (cache = new Map()));
   let entry = cache.get(sql);
@@ -16,19 +17,23 @@ function prepared(db: Database.Database, sql: string) {
     const statement = db.prepare(sql.replace(/\$(\d+)/g, (_, n: string) => (order.push(Number(n) - 1), '?')));
     cache.set(sql, (entry = { statement, order }));
   }
-  return entry;
+  return { statement: entry.statement, values: entry.order.map((i) => params[i]) };
+}
+
+/** Runs one of store/directory-admin.ts's writes synchronously, e.g. inside a snapshot import's transaction. */
+export function runWrite(db: Database.Database, { sql, params }: SqlWrite): number {
+  const { statement, values } = bound(db, sql, params);
+  return statement.run(...values).changes;
 }
 
 function session(db: Database.Database): SqlSession {
-  const bind = (order: number[], params: unknown[]) => order.map((i) => params[i]);
   return {
     async all<R>(sql: string, params: unknown[] = []) {
-      const { statement, order } = prepared(db, sql);
-      return statement.all(...bind(order, params)) as R[];
+      const { statement, values } = bound(db, sql, params);
+      return statement.all(...values) as R[];
     },
     async run(sql: string, params: unknown[] = []) {
-      const { statement, order } = prepared(db, sql);
-      return statement.run(...bind(order, params)).changes;
+      return runWrite(db, { sql, params });
     },
   };
 }

@@ -8,7 +8,7 @@ import type { Meeting } from '../../domain/meeting.js';
 import type { MeetingLookup } from '../../domain/ports.js';
 import { StoreUnavailable } from '../errors.js';
 import type { Store } from '../store.js';
-import { meetingColumns, meetingFromRow, type MeetingRow, normalizeId, GLOBAL_GRANT, userFromRow, type UserRow } from '../rows.js';
+import { MEETING_ROW_COLUMNS, meetingColumns, meetingFromRow, type MeetingRow, normalizeId, GLOBAL_GRANT, userFromRow, type UserRow } from '../rows.js';
 import { MIGRATIONS } from '../migrations.js';
 import type { StoreObserver } from '../observer.js';
 import { BUSY_TIMEOUT_MS, INSERT_MEETING, insertOrGetStep, LIVE_MEETING_BY_KEY } from './statements.js';
@@ -36,13 +36,13 @@ export class SqliteStore implements Store {
     this.statements = {
       liveMeetingByKey: db.prepare<[string, string, string, string], MeetingRow>(LIVE_MEETING_BY_KEY),
       meetingsByJoinWebUrl: db.prepare<[string, string], MeetingRow>(
-        'SELECT tenant_id, organizer_id, properties FROM meetings WHERE tenant_id = ? AND join_web_url = ?',
+        `SELECT ${MEETING_ROW_COLUMNS} FROM meetings WHERE tenant_id = ? AND join_web_url = ?`,
       ),
       meetingsByJoinMeetingId: db.prepare<[string, string], MeetingRow>(
-        'SELECT tenant_id, organizer_id, properties FROM meetings WHERE tenant_id = ? AND join_meeting_id = ?',
+        `SELECT ${MEETING_ROW_COLUMNS} FROM meetings WHERE tenant_id = ? AND join_meeting_id = ?`,
       ),
       meetingsByVtcId: db.prepare<[string, string], MeetingRow>(
-        'SELECT tenant_id, organizer_id, properties FROM meetings WHERE tenant_id = ? AND video_teleconference_id = ?',
+        `SELECT ${MEETING_ROW_COLUMNS} FROM meetings WHERE tenant_id = ? AND video_teleconference_id = ?`,
       ),
       updateMeeting: db.prepare(
         `UPDATE meetings SET join_web_url = @join_web_url, join_meeting_id = @join_meeting_id,
@@ -52,7 +52,7 @@ export class SqliteStore implements Store {
       ),
       deleteMeeting: db.prepare('DELETE FROM meetings WHERE id = ? AND tenant_id = ?'),
       meetingById: db.prepare<[string, string], MeetingRow>(
-        'SELECT tenant_id, organizer_id, properties FROM meetings WHERE id = ? AND tenant_id = ?',
+        `SELECT ${MEETING_ROW_COLUMNS} FROM meetings WHERE id = ? AND tenant_id = ?`,
       ),
       insertMeeting: db.prepare(INSERT_MEETING),
       userByIdOrUpn: db.prepare<[string, string, string], UserRow>(
@@ -82,6 +82,8 @@ export class SqliteStore implements Store {
       ),
       getSetting: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE name = ?'),
       insertSetting: db.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
+      pruneRedeemedCodes: db.prepare('DELETE FROM redeemed_codes WHERE expires_at < ?'),
+      claimCode: db.prepare('INSERT INTO redeemed_codes (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING'),
       ping: db.prepare('SELECT 1'),
     };
     this.control = new SqliteControlStore(db, (work) => this.write(work));
@@ -203,6 +205,14 @@ export class SqliteStore implements Store {
     if (existing) return existing.value;
     this.statements.insertSetting.run(name, await create());
     return this.statements.getSetting.get(name)!.value;
+  }
+
+  async redeemCode(jti: string, expiresAt: number, pruneBefore: number) {
+    // The primary key makes the claim single, across processes; expired claims go in the same commit.
+    return this.write(() => {
+      this.statements.pruneRedeemedCodes.run(pruneBefore);
+      return this.statements.claimCode.run(jti, expiresAt).changes === 1;
+    });
   }
 
   /**

@@ -53,9 +53,8 @@ export function registerSnapshotRoutes(admin: FastifyInstance, deps: AdminDeps) 
           throw error;
         }
         try {
+          // One transaction, credentials included: a failure leaves the tenant as it was.
           await store.control.importTenant(snapshot);
-          // Apps, named policies, password hashes: after the tenant's users are back (version 1: none).
-          await store.directoryAdmin.replaceTenantCredentials(snapshot.tenant.id, snapshot.credentials ?? { apps: [], accessPolicies: [], passwordHashes: {} });
           await deps.control.changed();
         } catch (error) {
           if (error instanceof MeetingIdTaken) {
