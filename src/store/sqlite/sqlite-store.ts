@@ -101,7 +101,7 @@ export class SqliteStore implements Store {
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     await withBusyRetry(() => migrate(db));
-    // The writer thread's commits also run the WAL checkpoints (every 1000 pages, SQLite's default).
+    // WAL checkpoints run on the writer's checkpointer thread (writer.ts), off the event loop too.
     return new SqliteStore(db, description, path === ':memory:' ? undefined : new SqliteWriter(path, observer));
   }
 

@@ -10,9 +10,10 @@ import type { WriterRequest, WriterResponse } from './writer.js';
 const db = new Database((workerData as { path: string }).path);
 db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
 db.pragma('synchronous = FULL');
-// Checkpoint every 16 MB of WAL rather than SQLite's 4 MB: meetings are ~4 KB rows, and each
-// checkpoint fsyncs the database file; fewer, larger ones cost less per meeting.
-db.pragma('wal_autocheckpoint = 4000');
+// The checkpointer thread (checkpoint-thread.ts) copies the WAL back as it grows. This commit-time
+// checkpoint is only the backstop (at 64 MB of WAL), for when writes never pause long enough for the
+// checkpointer to catch up completely, which the WAL needs before it can start over.
+db.pragma('wal_autocheckpoint = 16000');
 const insert = db.prepare(INSERT_MEETING);
 const liveByKey = db.prepare<[string, string, string, string], MeetingRow>(LIVE_MEETING_BY_KEY);
 

@@ -18,12 +18,15 @@ interface Pending {
 }
 
 const MAX_BATCHES_IN_FLIGHT = 2;
+/** Meetings committed between two checkpoints (~1 MB of WAL each at ~4 KB a row). */
+const CHECKPOINT_EVERY = 256;
 
 // The thread always runs the compiled file: under tsx (the tests run src/ after `npm run build`)
 // this module is TypeScript, and tsx's loader does not reach worker threads on Node 20.
-const THREAD = import.meta.url.endsWith('.ts')
-  ? new URL('../../../dist/store/sqlite/writer-thread.js', import.meta.url)
-  : new URL('./writer-thread.js', import.meta.url);
+const threadFile = (name: string) =>
+  import.meta.url.endsWith('.ts') ? new URL(`../../../dist/store/sqlite/${name}.js`, import.meta.url) : new URL(`./${name}.js`, import.meta.url);
+const THREAD = threadFile('writer-thread');
+const CHECKPOINT_THREAD = threadFile('checkpoint-thread');
 
 export class SqliteWriter {
   private worker: Worker | undefined;
@@ -32,11 +35,14 @@ export class SqliteWriter {
   private inFlight: Pending[][] = [];
   private closed = false;
   private drained: (() => void) | undefined;
+  private readonly checkpointer: Checkpointer;
 
   constructor(
     private readonly path: string,
     private readonly observer?: StoreObserver,
-  ) {}
+  ) {
+    this.checkpointer = new Checkpointer(path);
+  }
 
   insertOrGet(columns: Columns, expiryCutoff: string): Promise<InsertOutcome> {
     if (this.closed) return Promise.reject(new StoreUnavailable('the store is closed'));
@@ -58,6 +64,7 @@ export class SqliteWriter {
       worker.postMessage('close');
       await exited;
     }
+    await this.checkpointer.close();
   }
 
   private flush() {
@@ -106,6 +113,7 @@ export class SqliteWriter {
       for (const pending of batch) pending.reject(error);
     } else {
       batch.forEach((pending, i) => pending.resolve(response.outcomes[i]!));
+      this.checkpointer.committed(batch.length);
     }
     this.flush();
   }
@@ -116,5 +124,63 @@ export class SqliteWriter {
     this.inFlight = [];
     for (const pending of batches.flat()) pending.reject(new StoreUnavailable((error as Error).message ?? String(error)));
     this.flush();
+  }
+}
+
+/** Asks the checkpointer thread for a PASSIVE checkpoint every CHECKPOINT_EVERY commits; one at a time. */
+class Checkpointer {
+  private worker: Worker | undefined;
+  private sinceLast = 0;
+  private running = false;
+  private closing = false;
+
+  constructor(private readonly path: string) {}
+
+  committed(count: number) {
+    this.sinceLast += count;
+    this.next();
+  }
+
+  private next() {
+    if (this.running || this.closing || this.sinceLast < CHECKPOINT_EVERY) return;
+    this.sinceLast = 0;
+    this.running = true;
+    const worker = this.thread();
+    worker.ref();
+    worker.postMessage('checkpoint');
+  }
+
+  private thread(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(CHECKPOINT_THREAD, {
+      workerData: { path: this.path },
+      execArgv: [],
+      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 },
+    });
+    const done = () => {
+      this.running = false;
+      worker.unref();
+      this.next();
+    };
+    worker.on('message', done);
+    // The writer's own checkpoints still run: a lost checkpointer costs speed, never data.
+    worker.on('error', () => undefined);
+    worker.on('exit', () => {
+      if (this.worker === worker) this.worker = undefined;
+      this.running = false;
+    });
+    this.worker = worker;
+    return worker;
+  }
+
+  async close() {
+    this.closing = true;
+    const worker = this.worker;
+    this.worker = undefined;
+    if (!worker) return;
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    worker.ref();
+    worker.postMessage('close');
+    await exited;
   }
 }
