@@ -58,12 +58,7 @@ export class SqliteWriter {
     if (this.inFlight.length > 0 || this.queue.length > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     const worker = this.worker;
     this.worker = undefined;
-    if (worker) {
-      const exited = new Promise((resolve) => worker.once('exit', resolve));
-      worker.ref(); // until it has closed its connection
-      worker.postMessage('close');
-      await exited;
-    }
+    if (worker) await closeThread(worker);
     await this.checkpointer.close();
   }
 
@@ -177,10 +172,14 @@ class Checkpointer {
     this.closing = true;
     const worker = this.worker;
     this.worker = undefined;
-    if (!worker) return;
-    const exited = new Promise((resolve) => worker.once('exit', resolve));
-    worker.ref();
-    worker.postMessage('close');
-    await exited;
+    if (worker) await closeThread(worker);
   }
+}
+
+/** Asks a thread to close its connection and waits until it has exited. */
+async function closeThread(worker: Worker) {
+  const exited = new Promise((resolve) => worker.once('exit', resolve));
+  worker.ref(); // until it has closed its connection
+  worker.postMessage('close');
+  await exited;
 }
