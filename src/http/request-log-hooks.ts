@@ -53,6 +53,8 @@ class Capture {
   body: unknown;
   operation: FastifyRequest['operation'];
   fault: FastifyRequest['fault'];
+  /** Set when answered: a body that is cut to size at once rather than kept whole. */
+  mayBeLarge = false;
 
   constructor(
     request: FastifyRequest,
@@ -95,8 +97,6 @@ class Capture {
       ((typeof this.payload === 'string' || Buffer.isBuffer(this.payload)) && this.payload.length > MAX_LOGGED_BODY_CHARS);
     return true;
   }
-
-  mayBeLarge = false;
 
   build(): LoggedRequest | undefined {
     try {
