@@ -169,7 +169,7 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
     registerUnknownRouteHandler(app);
     registerHealthRoute(app, store);
     if ('sign' in keys) registerDevIssuerRoutes(app, keys, publicUrl);
-    if ('sign' in keys) await registerEntraRoutes(app, { store, issuer: keys, audience: config.audiences[0]!, publicUrl: config.publicUrl });
+    if ('sign' in keys) await registerEntraRoutes(app, { store, issuer: keys, audience: config.audiences[0]!, publicUrl: config.publicUrl, clock });
     registerOnlineMeetingRoutes(app, {
       meetings: {
         meetings: store,

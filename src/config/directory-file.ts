@@ -2,7 +2,7 @@
 // Secrets and passwords come as plain text (hashed when stored) or as hashes a `directory export` wrote.
 import { readFile } from 'node:fs/promises';
 import { Ajv } from 'ajv';
-import type { DirectorySeed, SeedCredential } from '../domain/directory.js';
+import { type DirectorySeed, nulPointer, type SeedCredential } from '../domain/directory.js';
 import { certificateThumbprint } from '../auth/credential-hash.js';
 import { ConfigError } from './config.js';
 
@@ -108,6 +108,8 @@ export function directoryFromJson(raw: unknown, source: string): DirectorySeed {
     const e = validate.errors![0]!;
     throw new ConfigError(`directory file ${source} is malformed: ${e.instancePath || '(root)'} ${e.message}`);
   }
+  const nul = nulPointer(raw);
+  if (nul !== undefined) throw new ConfigError(`directory file ${source} is malformed: ${nul} must not contain U+0000 (the NUL character)`);
   const dir = raw as unknown as RawDirectory;
   return {
     tenants: dir.tenants.map((t) => ({

@@ -22,8 +22,8 @@ export interface TenantSnapshot {
   /** Each meeting's stored JSON text, exactly as stored (so it reads back byte-identical). */
   meetings: { organizerId: string; properties: string }[];
   /**
-   * Apps, named access policies and password hashes (snapshot version 2): store.directoryAdmin reads
-   * them for an export, importTenant writes them with the rest. Absent in a version 1 document.
+   * Apps, named access policies and password hashes (snapshot version 2): exportTenant reads them and
+   * importTenant writes them with the rest, in the same transaction. Absent in a version 1 document.
    */
   credentials?: TenantCredentials;
 }
@@ -83,7 +83,10 @@ export interface ControlRepository {
    * back to real time and moves `resets`.
    */
   reset(scope: ResetScope): Promise<ResetOutcome>;
-  /** Undefined when the tenant has neither a directory entry nor meetings. */
+  /**
+   * The tenant with its credentials, all read in one transaction; undefined when the tenant has
+   * neither a directory entry nor meetings.
+   */
   exportTenant(tenantId: string): Promise<TenantSnapshot | undefined>;
   /**
    * Replaces the tenant (directory with its apps, named policies and password hashes, meetings and

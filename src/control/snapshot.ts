@@ -13,7 +13,7 @@
 // or passwords: importing one leaves the tenant without them, as it replaces the tenant whole).
 import { Ajv, type ErrorObject } from 'ajv';
 import { certificateThumbprint } from '../auth/credential-hash.js';
-import { type AccessPolicy, isGuid, type NamedAccessPolicy, normalizeObjectId, type TenantCredentials } from '../domain/directory.js';
+import { type AccessPolicy, isGuid, type NamedAccessPolicy, normalizeObjectId, nulPointer, type TenantCredentials } from '../domain/directory.js';
 import { parseInstant } from '../domain/instant.js';
 import { type MeetingProperties, ONLINE_MEETING_ROLES } from '../domain/meeting.js';
 import { meetingIdShape } from '../domain/meeting-links.js';
@@ -277,6 +277,9 @@ export function parseSnapshotDocument(input: unknown): TenantSnapshot {
   }
   if (!validateDocument(input)) throw invalid(describe(validateDocument.errors![0]!));
   const document = input as unknown as SnapshotDocument;
+  // Meetings are checked below: most of a meeting is kept as JSON text, where U+0000 is escaped.
+  const nul = nulPointer({ ...document, meetings: [] });
+  if (nul !== undefined) throw invalid(`'${memberPath(nul)}' ${NO_NUL}`);
   const tenantId = normalizeObjectId(document.tenant.id);
 
   const userIds = new Set<string>();
@@ -307,6 +310,7 @@ export function parseSnapshotDocument(input: unknown): TenantSnapshot {
   const meetings = document.meetings.map((meeting, i) => {
     const at = `meetings[${i}]`;
     const properties = meetingPropertiesOf(meeting, at);
+    checkMeetingColumns(properties, `${at}.${'properties' in meeting ? 'properties' : 'propertiesText'}`);
     const organizerId = normalizeObjectId(meeting.organizerId);
     checkMeeting(properties, organizerId, tenantId, at);
     if (meetingIds.has(properties.id)) throw invalid(`'${at}.properties.id' ${properties.id} appears twice`);
@@ -359,6 +363,19 @@ function meetingPropertiesOf(meeting: SnapshotMeeting, at: string): MeetingPrope
   }
   if (!validateMeeting(parsed)) throw invalid(describe(validateMeeting.errors![0]!, `${at}.propertiesText`));
   return parsed as unknown as MeetingProperties;
+}
+
+const NO_NUL = 'must not contain U+0000 (the NUL character)';
+
+/** The members a meeting's row also stores in columns of their own, as text. */
+function checkMeetingColumns(properties: MeetingProperties, at: string) {
+  const columns = {
+    externalId: properties.externalId,
+    joinWebUrl: properties.joinWebUrl,
+    videoTeleconferenceId: properties.videoTeleconferenceId,
+    'joinMeetingIdSettings.joinMeetingId': properties.joinMeetingIdSettings.joinMeetingId,
+  };
+  for (const [name, value] of Object.entries(columns)) if (value?.includes('\u0000')) throw invalid(`'${at}.${name}' ${NO_NUL}`);
 }
 
 /** What the schema cannot say: a well-formed meeting id and dates, and an organizer of this tenant. */

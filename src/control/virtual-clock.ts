@@ -1,6 +1,7 @@
 // The server's clock, which a test may move or freeze (`/__admin/clock`). It governs everything a
-// meeting is stamped and judged with (default times, creation and update times, expiry) and the
-// limit and fault windows. Token lifetimes stay on real time. The setting is kept in the store and
+// meeting is stamped and judged with (default times, creation and update times, expiry), the
+// limit and fault windows, and the token service's codes and refresh tokens. Access tokens stay on
+// real time, so a test that jumps ahead keeps its token. The setting is kept in the store and
 // applied here by ControlState, so every process on the database tells the same time.
 import type { Clock } from '../domain/clock.js';
 import { EARLIEST_INSTANT, LATEST_INSTANT } from '../domain/instant.js';

@@ -88,3 +88,17 @@ export function isGuid(value: string): boolean {
 export function normalizeObjectId(id: string): string {
   return isGuid(id) ? id.toLowerCase() : id;
 }
+
+/**
+ * The JSON pointer (`/tenants/0/users/1/displayName`) of the first string in `value` holding U+0000,
+ * if any. PostgreSQL text cannot store it, so directory values with it are refused on every engine.
+ */
+export function nulPointer(value: unknown, pointer = ''): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? pointer : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, member] of Object.entries(value)) {
+    const found = nulPointer(member, `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}

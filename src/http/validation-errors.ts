@@ -1,7 +1,8 @@
 // Fastify/Ajv schema failures → one readable sentence naming the offending property.
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js';
 
-function propertyPath(instancePath: string): string {
+/** `/tenants/0/displayName` → `tenants[0].displayName`. */
+export function propertyPath(instancePath: string): string {
   return instancePath
     .split('/')
     .filter(Boolean)

@@ -18,18 +18,38 @@ import { GLOBAL_GRANT as GLOBAL, normalizeId } from './rows.js';
 /** The tables this module adds (migration 5), each keyed by tenant_id: what a tenant reset deletes. */
 export const DIRECTORY_ADMIN_TABLES = ['policy_grants', 'policy_apps', 'named_policies', 'app_secrets', 'app_certificates', 'apps'] as const;
 
-export interface SqlSession {
+/** One statement of this module's SQL, as a unit of work yields it: `all` answers rows, `run` rows changed. */
+export interface SqlStep {
+  kind: 'all' | 'run';
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * A unit of work, written once for both engines as a generator of its statements. SQLite answers
+ * each synchronously, so nothing else on its connection runs between them (no other request's
+ * statement inside an open transaction); PostgreSQL awaits each on the transaction's client.
+ */
+export type SqlWork<T> = Generator<SqlStep, T, unknown>;
+
+function* all<R>(sql: string, params: unknown[] = []): SqlWork<R[]> {
+  return (yield { kind: 'all', sql, params }) as R[];
+}
+
+function* run(sql: string, params: unknown[] = []): SqlWork<number> {
+  return (yield { kind: 'run', sql, params }) as number;
+}
+
+export interface SqlAccess {
+  /** One statement, outside any transaction (lookups on the token and Graph paths). */
   all<R>(sql: string, params?: unknown[]): Promise<R[]>;
-  /** Rows changed. */
-  run(sql: string, params?: unknown[]): Promise<number>;
-}
-
-export interface SqlAccess extends SqlSession {
+  /** Reads that belong together, on one consistent view. */
+  read<T>(work: () => SqlWork<T>): Promise<T>;
   /** All or nothing; the control version moves at its end. */
-  transaction<T>(work: (tx: SqlSession) => Promise<T>): Promise<T>;
+  write<T>(work: () => SqlWork<T>): Promise<T>;
 }
 
-/** One write in this module's SQL, for a SqlSession or an engine's own transaction (snapshot imports). */
+/** One write in this module's SQL, for a unit of work or an engine's own transaction (snapshot imports). */
 export interface SqlWrite {
   sql: string;
   params: unknown[];
@@ -94,9 +114,9 @@ export class DirectoryAdmin {
   /** Adds the tenant or renames it; true when it was new. */
   async addTenant(id: string, displayName: string | null): Promise<boolean> {
     const tenantId = normalizeId(id);
-    return this.db.transaction(async (tx) => {
-      const existed = (await tx.all('SELECT id FROM tenants WHERE id = $1', [tenantId])).length > 0;
-      await tx.run(
+    return this.db.write(function* () {
+      const existed = (yield* all('SELECT id FROM tenants WHERE id = $1', [tenantId])).length > 0;
+      yield* run(
         'INSERT INTO tenants (id, display_name) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name',
         [tenantId, displayName],
       );
@@ -107,116 +127,112 @@ export class DirectoryAdmin {
   /** The tenant's whole directory (users, apps, policies); its meetings stay. */
   async removeTenant(id: string): Promise<boolean> {
     const tenantId = normalizeId(id);
-    return this.db.transaction(async (tx) => {
+    return this.db.write(function* () {
       for (const table of [...DIRECTORY_ADMIN_TABLES, 'access_policies', 'users']) {
-        await tx.run(`DELETE FROM ${table} WHERE tenant_id = $1`, [tenantId]);
+        yield* run(`DELETE FROM ${table} WHERE tenant_id = $1`, [tenantId]);
       }
-      return (await tx.run('DELETE FROM tenants WHERE id = $1', [tenantId])) > 0;
+      return (yield* run('DELETE FROM tenants WHERE id = $1', [tenantId])) > 0;
     });
   }
 
   // ── users ──
   async listUsers(tenantId: string): Promise<UserListing[]> {
-    const tenant = await this.requireTenant(this.db, tenantId);
-    const rows = await this.db.all<{ id: string; upn: string | null; display_name: string | null; password_hash: string | null; policy: string | null }>(
-      `SELECT u.id, u.upn, u.display_name, u.password_hash, g.policy_name AS policy
-       FROM users u LEFT JOIN policy_grants g ON g.tenant_id = u.tenant_id AND g.user_id = u.id
-       WHERE u.tenant_id = $1 ORDER BY u.upn_lower, u.id`,
-      [tenant],
-    );
-    return rows.map((r) => ({ id: r.id, userPrincipalName: r.upn, displayName: r.display_name, hasPassword: r.password_hash !== null, accessPolicy: r.policy }));
+    return this.db.read(function* () {
+      const tenant = yield* requireTenant(tenantId);
+      const rows = yield* all<{ id: string; upn: string | null; display_name: string | null; password_hash: string | null; policy: string | null }>(
+        `SELECT u.id, u.upn, u.display_name, u.password_hash, g.policy_name AS policy
+         FROM users u LEFT JOIN policy_grants g ON g.tenant_id = u.tenant_id AND g.user_id = u.id
+         WHERE u.tenant_id = $1 ORDER BY u.upn_lower, u.id`,
+        [tenant],
+      );
+      return rows.map((r) => ({ id: r.id, userPrincipalName: r.upn, displayName: r.display_name, hasPassword: r.password_hash !== null, accessPolicy: r.policy }));
+    });
   }
 
   /** Adds or updates the user; a password given replaces the stored one, none keeps it. */
   async addUser(tenantId: string, user: { id: string; userPrincipalName: string | null; displayName: string | null; password?: string }) {
     const passwordHash = user.password === undefined ? undefined : await hashCredential(user.password);
-    await this.db.transaction(async (tx) => {
-      const tenant = await this.requireTenant(tx, tenantId);
-      await upsertUser(tx, tenant, { ...user, passwordHash });
+    await this.db.write(function* () {
+      yield* runWrites([upsertUser(yield* requireTenant(tenantId), { ...user, passwordHash })]);
     });
   }
 
   async removeUser(tenantId: string, idOrUpn: string): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
-      const tenant = await this.requireTenant(tx, tenantId);
-      const user = await userId(tx, tenant, idOrUpn);
+    return this.db.write(function* () {
+      const tenant = yield* requireTenant(tenantId);
+      const user = yield* userId(tenant, idOrUpn);
       if (!user) return false;
-      await tx.run('DELETE FROM policy_grants WHERE tenant_id = $1 AND user_id = $2', [tenant, user]);
-      await tx.run('DELETE FROM access_policies WHERE tenant_id = $1 AND user_id = $2', [tenant, user]);
-      return (await tx.run('DELETE FROM users WHERE tenant_id = $1 AND id = $2', [tenant, user])) > 0;
+      yield* run('DELETE FROM policy_grants WHERE tenant_id = $1 AND user_id = $2', [tenant, user]);
+      yield* run('DELETE FROM access_policies WHERE tenant_id = $1 AND user_id = $2', [tenant, user]);
+      return (yield* run('DELETE FROM users WHERE tenant_id = $1 AND id = $2', [tenant, user])) > 0;
     });
   }
 
   // ── apps ──
   async listApps(tenantId: string): Promise<AppListing[]> {
-    const tenant = await this.requireTenant(this.db, tenantId);
-    const apps = await this.db.all<AppRow>('SELECT app_id, display_name, roles, redirect_uris FROM apps WHERE tenant_id = $1 ORDER BY app_id', [tenant]);
-    const secrets = await this.db.all<{ app_id: string; id: string; hint: string | null; created_date_time: string }>(
-      'SELECT app_id, id, hint, created_date_time FROM app_secrets WHERE tenant_id = $1 ORDER BY created_date_time, id',
-      [tenant],
-    );
-    const certificates = await this.db.all<{ app_id: string; thumbprint: string }>(
-      'SELECT app_id, thumbprint FROM app_certificates WHERE tenant_id = $1 ORDER BY thumbprint',
-      [tenant],
-    );
-    return apps.map((row) => ({
-      ...appFromRow(row),
-      secrets: secrets.filter((s) => s.app_id === row.app_id).map((s) => ({ id: s.id, hint: s.hint, createdDateTime: s.created_date_time })),
-      certificates: certificates.filter((c) => c.app_id === row.app_id).map((c) => ({ thumbprint: c.thumbprint })),
-    }));
+    return this.db.read(function* () {
+      const { apps, secrets, certificates } = yield* appRows(yield* requireTenant(tenantId));
+      return apps.map((row) => ({
+        ...appFromRow(row),
+        secrets: secrets.filter((s) => s.app_id === row.app_id).map((s) => ({ id: s.id, hint: s.hint, createdDateTime: s.created_date_time })),
+        certificates: certificates.filter((c) => c.app_id === row.app_id).map((c) => ({ thumbprint: c.thumbprint })),
+      }));
+    });
   }
 
   /** Adds or replaces the app registration with its credentials (secrets and certificates replaced). */
   async putApp(tenantId: string, app: SeedApp) {
     const secrets = await Promise.all(app.secrets.map(storedCredential));
-    await this.db.transaction(async (tx) => {
-      const tenant = await this.requireTenant(tx, tenantId);
-      await runWrites(tx, appWrites(tenant, app, secrets));
+    await this.db.write(function* () {
+      yield* runWrites(appWrites(yield* requireTenant(tenantId), app, secrets));
     });
   }
 
   async removeApp(tenantId: string, appId: string): Promise<boolean> {
     const id = normalizeId(appId);
-    return this.db.transaction(async (tx) => {
-      const tenant = await this.requireTenant(tx, tenantId);
-      await tx.run('DELETE FROM app_secrets WHERE tenant_id = $1 AND app_id = $2', [tenant, id]);
-      await tx.run('DELETE FROM app_certificates WHERE tenant_id = $1 AND app_id = $2', [tenant, id]);
-      return (await tx.run('DELETE FROM apps WHERE tenant_id = $1 AND app_id = $2', [tenant, id])) > 0;
+    return this.db.write(function* () {
+      const tenant = yield* requireTenant(tenantId);
+      yield* run('DELETE FROM app_secrets WHERE tenant_id = $1 AND app_id = $2', [tenant, id]);
+      yield* run('DELETE FROM app_certificates WHERE tenant_id = $1 AND app_id = $2', [tenant, id]);
+      return (yield* run('DELETE FROM apps WHERE tenant_id = $1 AND app_id = $2', [tenant, id])) > 0;
     });
   }
 
   /** Grants (or, with grant false, revokes) an application permission; returns the app's roles. */
   async setRole(tenantId: string, appId: string, role: string, grant: boolean): Promise<string[]> {
     const id = normalizeId(appId);
-    return this.db.transaction(async (tx) => {
-      const tenant = await this.requireTenant(tx, tenantId);
-      const [row] = await tx.all<{ roles: string }>('SELECT roles FROM apps WHERE tenant_id = $1 AND app_id = $2', [tenant, id]);
+    return this.db.write(function* () {
+      const tenant = yield* requireTenant(tenantId);
+      const [row] = yield* all<{ roles: string }>('SELECT roles FROM apps WHERE tenant_id = $1 AND app_id = $2', [tenant, id]);
       if (!row) throw new DirectoryEntryNotFound(`App ${appId} is not registered in tenant ${tenant}.`);
       const others = (JSON.parse(row.roles) as string[]).filter((r) => r.toLowerCase() !== role.toLowerCase());
       const roles = grant ? [...others, role].sort() : others;
-      await tx.run('UPDATE apps SET roles = $3 WHERE tenant_id = $1 AND app_id = $2', [tenant, id, JSON.stringify(roles)]);
+      yield* run('UPDATE apps SET roles = $3 WHERE tenant_id = $1 AND app_id = $2', [tenant, id, JSON.stringify(roles)]);
       return roles;
     });
   }
 
   // ── named application access policies ──
   async listPolicies(tenantId: string): Promise<NamedAccessPolicy[]> {
-    const tenant = await this.requireTenant(this.db, tenantId);
-    return policiesOf(this.db, tenant);
+    return this.db.read(function* () {
+      return yield* policiesOf(yield* requireTenant(tenantId));
+    });
   }
 
   /** New-CsApplicationAccessPolicy / Set-CsApplicationAccessPolicy: the policy's app ids, replaced. */
   async putPolicy(tenantId: string, name: string, appIds: string[]) {
-    await this.db.transaction(async (tx) => runWrites(tx, policyWrites(await this.requireTenant(tx, tenantId), name, appIds)));
+    await this.db.write(function* () {
+      yield* runWrites(policyWrites(yield* requireTenant(tenantId), name, appIds));
+    });
   }
 
   /** Remove-CsApplicationAccessPolicy, with its grants. */
   async removePolicy(tenantId: string, name: string): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
-      const tenant = await this.requireTenant(tx, tenantId);
-      await tx.run('DELETE FROM policy_grants WHERE tenant_id = $1 AND policy_name = $2', [tenant, name]);
-      await tx.run('DELETE FROM policy_apps WHERE tenant_id = $1 AND policy_name = $2', [tenant, name]);
-      return (await tx.run('DELETE FROM named_policies WHERE tenant_id = $1 AND name = $2', [tenant, name])) > 0;
+    return this.db.write(function* () {
+      const tenant = yield* requireTenant(tenantId);
+      yield* run('DELETE FROM policy_grants WHERE tenant_id = $1 AND policy_name = $2', [tenant, name]);
+      yield* run('DELETE FROM policy_apps WHERE tenant_id = $1 AND policy_name = $2', [tenant, name]);
+      return (yield* run('DELETE FROM named_policies WHERE tenant_id = $1 AND name = $2', [tenant, name])) > 0;
     });
   }
 
@@ -225,23 +241,23 @@ export class DirectoryAdmin {
    * A user or the tenant holds one policy at a time: granting replaces. Returns the user's object id.
    */
   async grantPolicy(tenantId: string, name: string, identity: string | undefined): Promise<string> {
-    return this.db.transaction(async (tx) => {
-      const tenant = await this.requireTenant(tx, tenantId);
-      if ((await tx.all('SELECT name FROM named_policies WHERE tenant_id = $1 AND name = $2', [tenant, name])).length === 0) {
+    return this.db.write(function* () {
+      const tenant = yield* requireTenant(tenantId);
+      if ((yield* all('SELECT name FROM named_policies WHERE tenant_id = $1 AND name = $2', [tenant, name])).length === 0) {
         throw new DirectoryEntryNotFound(`No application access policy named '${name}' in tenant ${tenant}.`);
       }
-      const grantee = await this.grantee(tx, tenant, identity);
-      await runWrites(tx, [grantWrite(tenant, grantee, name)]);
-      return grantee;
+      const to = yield* grantee(tenant, identity);
+      yield* runWrites([grantWrite(tenant, to, name)]);
+      return to;
     });
   }
 
   /** Grant-CsApplicationAccessPolicy -PolicyName $null: the user (or the tenant) no longer holds this policy. */
   async revokePolicy(tenantId: string, name: string, identity: string | undefined): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
-      const tenant = await this.requireTenant(tx, tenantId);
-      const grantee = await this.grantee(tx, tenant, identity);
-      return (await tx.run('DELETE FROM policy_grants WHERE tenant_id = $1 AND user_id = $2 AND policy_name = $3', [tenant, grantee, name])) > 0;
+    return this.db.write(function* () {
+      const tenant = yield* requireTenant(tenantId);
+      const from = yield* grantee(tenant, identity);
+      return (yield* run('DELETE FROM policy_grants WHERE tenant_id = $1 AND user_id = $2 AND policy_name = $3', [tenant, from, name])) > 0;
     });
   }
 
@@ -274,10 +290,10 @@ export class DirectoryAdmin {
       })),
     );
     if (!seed.tenants.some((t) => t.apps?.length || t.policies?.length || t.users.some((u) => u.password))) return;
-    await this.db.transaction(async (tx) => {
+    await this.db.write(function* () {
       for (const { tenant, passwords, secrets } of hashed) {
         const tenantId = normalizeId(tenant.id);
-        await runWrites(tx, [
+        yield* runWrites([
           ...tenant.users.flatMap((user, i) => (passwords[i] ? [passwordWrite(tenantId, user.id, passwords[i])] : [])),
           ...(tenant.apps ?? []).flatMap((app, i) => appWrites(tenantId, app, secrets[i]!)),
           ...(tenant.policies ?? []).flatMap((policy) => namedPolicyWrites(tenantId, policy)),
@@ -289,65 +305,39 @@ export class DirectoryAdmin {
   /** The directory in the seed format, secrets and passwords as hashes only. */
   async exportDirectory(tenantIds?: string[]): Promise<unknown> {
     const wanted = tenantIds?.map(normalizeId);
-    const tenants = (await this.db.all<{ id: string; display_name: string | null }>('SELECT id, display_name FROM tenants ORDER BY id')).filter(
-      (t) => !wanted || wanted.includes(t.id),
-    );
-    return {
-      tenants: await Promise.all(
-        tenants.map(async (t) => {
-          const users = await this.db.all<{ id: string; upn: string | null; display_name: string | null; password_hash: string | null }>(
-            'SELECT id, upn, display_name, password_hash FROM users WHERE tenant_id = $1 ORDER BY id',
-            [t.id],
-          );
-          const apps = await this.db.all<AppRow>('SELECT app_id, display_name, roles, redirect_uris FROM apps WHERE tenant_id = $1 ORDER BY app_id', [t.id]);
-          const secrets = await this.db.all<{ app_id: string; hash: string; hint: string | null }>(
-            'SELECT app_id, hash, hint FROM app_secrets WHERE tenant_id = $1 ORDER BY created_date_time, id',
-            [t.id],
-          );
-          const certificates = await this.db.all<{ app_id: string; pem: string }>('SELECT app_id, pem FROM app_certificates WHERE tenant_id = $1 ORDER BY thumbprint', [t.id]);
-          const legacy = await this.db.all<{ user_id: string; app_id: string }>(
-            'SELECT user_id, app_id FROM access_policies WHERE tenant_id = $1 ORDER BY app_id, user_id',
-            [t.id],
-          );
-          return {
-            id: t.id,
-            ...(t.display_name === null ? {} : { displayName: t.display_name }),
-            users: users.map((u) => ({
-              id: u.id,
-              ...(u.upn === null ? {} : { userPrincipalName: u.upn }),
-              ...(u.display_name === null ? {} : { displayName: u.display_name }),
-              ...(u.password_hash === null ? {} : { passwordHash: u.password_hash }),
-            })),
-            apps: apps.map((row) => ({
-              ...appFromRow(row),
-              displayName: row.display_name ?? undefined,
-              secretHashes: secrets.filter((s) => s.app_id === row.app_id).map((s) => ({ hash: s.hash, ...(s.hint === null ? {} : { hint: s.hint }) })),
-              certificates: certificates.filter((c) => c.app_id === row.app_id).map((c) => c.pem),
-            })),
-            policies: await policiesOf(this.db, t.id),
-            applicationAccessPolicies: legacyPolicies(legacy),
-          };
-        }),
-      ),
-    };
-  }
-
-  // ── snapshots (control/snapshot.ts) ──
-  async tenantCredentials(tenantId: string): Promise<TenantCredentials> {
-    const tenant = normalizeId(tenantId);
-    const [exported] = ((await this.exportDirectory([tenant])) as { tenants: Array<{ apps: Array<DirectoryApp & { secretHashes: { hash: string; hint?: string }[]; certificates: string[] }>; policies: NamedAccessPolicy[]; users: Array<{ id: string; passwordHash?: string }> }> }).tenants;
-    return {
-      apps: (exported?.apps ?? []).map((app) => ({
-        appId: app.appId,
-        displayName: app.displayName ?? null,
-        roles: app.roles,
-        redirectUris: app.redirectUris,
-        secretHashes: app.secretHashes.map((s) => ({ hash: s.hash, hint: s.hint ?? null })),
-        certificates: app.certificates,
-      })),
-      accessPolicies: exported?.policies ?? [],
-      passwordHashes: Object.fromEntries((exported?.users ?? []).filter((u) => u.passwordHash).map((u) => [u.id, u.passwordHash!])),
-    };
+    return this.db.read(function* () {
+      const tenants = (yield* all<{ id: string; display_name: string | null }>('SELECT id, display_name FROM tenants ORDER BY id')).filter(
+        (t) => !wanted || wanted.includes(t.id),
+      );
+      const exported = [];
+      for (const t of tenants) {
+        const users = yield* userRows(t.id);
+        const { apps, secrets, certificates } = yield* appRows(t.id);
+        const legacy = yield* all<{ user_id: string; app_id: string }>(
+          'SELECT user_id, app_id FROM access_policies WHERE tenant_id = $1 ORDER BY app_id, user_id',
+          [t.id],
+        );
+        exported.push({
+          id: t.id,
+          ...(t.display_name === null ? {} : { displayName: t.display_name }),
+          users: users.map((u) => ({
+            id: u.id,
+            ...(u.upn === null ? {} : { userPrincipalName: u.upn }),
+            ...(u.display_name === null ? {} : { displayName: u.display_name }),
+            ...(u.password_hash === null ? {} : { passwordHash: u.password_hash }),
+          })),
+          apps: apps.map((row) => ({
+            ...appFromRow(row),
+            displayName: row.display_name ?? undefined,
+            secretHashes: secrets.filter((s) => s.app_id === row.app_id).map((s) => ({ hash: s.hash, ...(s.hint === null ? {} : { hint: s.hint }) })),
+            certificates: certificates.filter((c) => c.app_id === row.app_id).map((c) => c.pem),
+          })),
+          policies: yield* policiesOf(t.id),
+          applicationAccessPolicies: legacyPolicies(legacy),
+        });
+      }
+      return { tenants: exported };
+    });
   }
 
   // ── verification, for the token service ──
@@ -389,47 +379,24 @@ export class DirectoryAdmin {
     );
     return row?.password_hash ? verifyCredential(password, row.password_hash) : false;
   }
-
-  private async requireTenant(db: SqlSession, tenantId: string): Promise<string> {
-    const id = normalizeId(tenantId);
-    if ((await db.all('SELECT id FROM tenants WHERE id = $1', [id])).length === 0) throw new TenantNotFound(`Tenant ${tenantId} is not in the directory.`);
-    return id;
-  }
-
-  /** A user's object id (the user must exist), or '*' for a tenant-wide grant. */
-  private async grantee(db: SqlSession, tenant: string, identity: string | undefined): Promise<string> {
-    if (identity === undefined) return GLOBAL;
-    const id = await userId(db, tenant, identity);
-    if (!id) throw new DirectoryEntryNotFound(`User ${identity} is not in tenant ${tenant}.`);
-    return id;
-  }
 }
 
-async function userId(db: SqlSession, tenant: string, idOrUpn: string): Promise<string | undefined> {
-  const [row] = await db.all<{ id: string }>('SELECT id FROM users WHERE tenant_id = $1 AND (id = $2 OR upn_lower = $3)', [
-    tenant,
-    normalizeId(idOrUpn),
-    idOrUpn.toLowerCase(),
-  ]);
-  return row?.id;
-}
+// ── snapshots (control/snapshot.ts), in the engines' own export and import transactions ──
 
-async function upsertUser(
-  tx: SqlSession,
-  tenant: string,
-  user: { id: string; userPrincipalName: string | null; displayName: string | null; passwordHash?: string },
-) {
-  const upn = user.userPrincipalName;
-  await tx.run(
-    `INSERT INTO users (tenant_id, id, upn, upn_lower, display_name, password_hash) VALUES ($1, $2, $3, $4, $5, $6)
-     ON CONFLICT (tenant_id, id) DO UPDATE SET upn = excluded.upn, upn_lower = excluded.upn_lower,
-       display_name = excluded.display_name, password_hash = COALESCE(excluded.password_hash, users.password_hash)`,
-    [tenant, normalizeId(user.id), upn, upn?.toLowerCase() ?? null, user.displayName, user.passwordHash ?? null],
-  );
-}
-
-async function runWrites(tx: SqlSession, writes: SqlWrite[]) {
-  for (const { sql, params } of writes) await tx.run(sql, params);
+/** A tenant's apps (credentials as hashes), named policies and password hashes, for a snapshot export. */
+export function* tenantCredentialReads(tenantId: string): SqlWork<TenantCredentials> {
+  const tenant = normalizeId(tenantId);
+  const users = yield* userRows(tenant);
+  const { apps, secrets, certificates } = yield* appRows(tenant);
+  return {
+    apps: apps.map((row) => ({
+      ...appFromRow(row),
+      secretHashes: secrets.filter((s) => s.app_id === row.app_id).map((s) => ({ hash: s.hash, hint: s.hint })),
+      certificates: certificates.filter((c) => c.app_id === row.app_id).map((c) => c.pem),
+    })),
+    accessPolicies: yield* policiesOf(tenant),
+    passwordHashes: Object.fromEntries(users.flatMap((u) => (u.password_hash === null ? [] : [[u.id, u.password_hash]]))),
+  };
 }
 
 /**
@@ -444,6 +411,65 @@ export function tenantCredentialWrites(tenantId: string, credentials: TenantCred
     ...credentials.accessPolicies.flatMap((policy) => namedPolicyWrites(tenant, policy)),
     ...Object.entries(credentials.passwordHashes).map(([user, hash]) => passwordWrite(tenant, user, hash)),
   ];
+}
+
+function* requireTenant(tenantId: string): SqlWork<string> {
+  const id = normalizeId(tenantId);
+  if ((yield* all('SELECT id FROM tenants WHERE id = $1', [id])).length === 0) throw new TenantNotFound(`Tenant ${tenantId} is not in the directory.`);
+  return id;
+}
+
+function* userId(tenant: string, idOrUpn: string): SqlWork<string | undefined> {
+  const [row] = yield* all<{ id: string }>('SELECT id FROM users WHERE tenant_id = $1 AND (id = $2 OR upn_lower = $3)', [
+    tenant,
+    normalizeId(idOrUpn),
+    idOrUpn.toLowerCase(),
+  ]);
+  return row?.id;
+}
+
+/** A user's object id (the user must exist), or '*' for a tenant-wide grant. */
+function* grantee(tenant: string, identity: string | undefined): SqlWork<string> {
+  if (identity === undefined) return GLOBAL;
+  const id = yield* userId(tenant, identity);
+  if (!id) throw new DirectoryEntryNotFound(`User ${identity} is not in tenant ${tenant}.`);
+  return id;
+}
+
+function* userRows(tenant: string) {
+  return yield* all<{ id: string; upn: string | null; display_name: string | null; password_hash: string | null }>(
+    'SELECT id, upn, display_name, password_hash FROM users WHERE tenant_id = $1 ORDER BY id',
+    [tenant],
+  );
+}
+
+/** The tenant's apps with their secrets (in the order they were given) and certificates. */
+function* appRows(tenant: string) {
+  const apps = yield* all<AppRow>('SELECT app_id, display_name, roles, redirect_uris FROM apps WHERE tenant_id = $1 ORDER BY app_id', [tenant]);
+  // Secret ids are 1, 2, … as text: by length first, so that 10 comes after 9.
+  const secrets = yield* all<{ app_id: string; id: string; hash: string; hint: string | null; created_date_time: string }>(
+    'SELECT app_id, id, hash, hint, created_date_time FROM app_secrets WHERE tenant_id = $1 ORDER BY created_date_time, length(id), id',
+    [tenant],
+  );
+  const certificates = yield* all<{ app_id: string; thumbprint: string; pem: string }>(
+    'SELECT app_id, thumbprint, pem FROM app_certificates WHERE tenant_id = $1 ORDER BY thumbprint',
+    [tenant],
+  );
+  return { apps, secrets, certificates };
+}
+
+function upsertUser(tenant: string, user: { id: string; userPrincipalName: string | null; displayName: string | null; passwordHash?: string }): SqlWrite {
+  const upn = user.userPrincipalName;
+  return {
+    sql: `INSERT INTO users (tenant_id, id, upn, upn_lower, display_name, password_hash) VALUES ($1, $2, $3, $4, $5, $6)
+          ON CONFLICT (tenant_id, id) DO UPDATE SET upn = excluded.upn, upn_lower = excluded.upn_lower,
+            display_name = excluded.display_name, password_hash = COALESCE(excluded.password_hash, users.password_hash)`,
+    params: [tenant, normalizeId(user.id), upn, upn?.toLowerCase() ?? null, user.displayName, user.passwordHash ?? null],
+  };
+}
+
+function* runWrites(writes: SqlWrite[]): SqlWork<void> {
+  for (const { sql, params } of writes) yield* run(sql, params);
 }
 
 function passwordWrite(tenant: string, userId: string, hash: string): SqlWrite {
@@ -500,10 +526,10 @@ function grantWrite(tenant: string, grantee: string, name: string): SqlWrite {
   };
 }
 
-async function policiesOf(db: SqlSession, tenant: string): Promise<NamedAccessPolicy[]> {
-  const names = await db.all<{ name: string }>('SELECT name FROM named_policies WHERE tenant_id = $1 ORDER BY name', [tenant]);
-  const apps = await db.all<{ policy_name: string; app_id: string }>('SELECT policy_name, app_id FROM policy_apps WHERE tenant_id = $1 ORDER BY app_id', [tenant]);
-  const grants = await db.all<{ policy_name: string; user_id: string }>('SELECT policy_name, user_id FROM policy_grants WHERE tenant_id = $1 ORDER BY user_id', [tenant]);
+function* policiesOf(tenant: string): SqlWork<NamedAccessPolicy[]> {
+  const names = yield* all<{ name: string }>('SELECT name FROM named_policies WHERE tenant_id = $1 ORDER BY name', [tenant]);
+  const apps = yield* all<{ policy_name: string; app_id: string }>('SELECT policy_name, app_id FROM policy_apps WHERE tenant_id = $1 ORDER BY app_id', [tenant]);
+  const grants = yield* all<{ policy_name: string; user_id: string }>('SELECT policy_name, user_id FROM policy_grants WHERE tenant_id = $1 ORDER BY user_id', [tenant]);
   return names.map(({ name }) => ({
     name,
     appIds: apps.filter((a) => a.policy_name === name).map((a) => a.app_id),

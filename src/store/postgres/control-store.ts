@@ -5,9 +5,10 @@
 // next request on a busy machine: a notification is not ordered with another connection's traffic.)
 import type pg from 'pg';
 import { type ControlRecord, type ControlRepository, MeetingIdTaken, type ResetScope, type TenantSnapshot } from '../../control/ports.js';
-import { DIRECTORY_ADMIN_TABLES } from '../directory-admin.js';
+import { DIRECTORY_ADMIN_TABLES, tenantCredentialReads } from '../directory-admin.js';
 import { normalizeId } from '../rows.js';
 import { policiesFromRows, policyRows, snapshotCredentialWrites, snapshotMeetingColumns } from '../snapshot-rows.js';
+import { runWork } from './sql-work.js';
 
 export interface PostgresAccess {
   /** One statement, errors mapped like every other store call. */
@@ -119,6 +120,7 @@ export class PostgresControlStore implements ControlRepository {
 
   async exportTenant(tenantId: string): Promise<TenantSnapshot | undefined> {
     const id = normalizeId(tenantId);
+    // One snapshot for every read, credentials included: a change committed meanwhile is wholly out.
     return this.db.transaction(async (client) => {
       await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
       const tenant = await client.query<{ display_name: string | null }>('SELECT display_name FROM tenants WHERE id = $1', [id]);
@@ -140,6 +142,7 @@ export class PostgresControlStore implements ControlRepository {
         users: users.rows.map((u) => ({ id: u.id, userPrincipalName: u.upn, displayName: u.display_name })),
         applicationAccessPolicies: policiesFromRows(policies.rows),
         meetings: meetings.rows.map((m) => ({ organizerId: m.organizer_id, properties: m.properties })),
+        credentials: await runWork(client, tenantCredentialReads(id)),
       };
     });
   }

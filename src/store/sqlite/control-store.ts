@@ -2,10 +2,10 @@
 // transaction on the main connection; the version check is one indexed read.
 import type Database from 'better-sqlite3';
 import { type ControlRecord, type ControlRepository, MeetingIdTaken, type ResetScope, type TenantSnapshot } from '../../control/ports.js';
-import { DIRECTORY_ADMIN_TABLES } from '../directory-admin.js';
+import { DIRECTORY_ADMIN_TABLES, tenantCredentialReads } from '../directory-admin.js';
 import { normalizeId } from '../rows.js';
 import { policiesFromRows, policyRows, snapshotCredentialWrites, snapshotMeetingColumns } from '../snapshot-rows.js';
-import { runWrite } from './directory-admin-store.js';
+import { runWork, runWrite } from './directory-admin-store.js';
 
 type Write = <T>(work: () => T) => T;
 
@@ -145,6 +145,7 @@ export class SqliteControlStore implements ControlRepository {
 
   async exportTenant(tenantId: string): Promise<TenantSnapshot | undefined> {
     const id = normalizeId(tenantId);
+    // One read transaction, run synchronously: the tenant and its credentials as of one instant.
     return this.db.transaction(() => {
       const tenant = this.s.tenant.get(id);
       const meetings = this.s.meetings.all(id);
@@ -154,6 +155,7 @@ export class SqliteControlStore implements ControlRepository {
         users: this.s.users.all(id).map((u) => ({ id: u.id, userPrincipalName: u.upn, displayName: u.display_name })),
         applicationAccessPolicies: policiesFromRows(this.s.policies.all(id)),
         meetings: meetings.map((m) => ({ organizerId: m.organizer_id, properties: m.properties })),
+        credentials: runWork(this.db, tenantCredentialReads(id)),
       };
     })();
   }

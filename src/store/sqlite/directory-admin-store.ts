@@ -1,8 +1,8 @@
 // DirectoryAdmin (store/directory-admin.ts) on SQLite: $n placeholders become positional ones.
-// A transaction is BEGIN IMMEDIATE … COMMIT on the main connection; its steps are synchronous
-// calls wrapped in promises, so no other request's statement runs between them.
+// A unit of work runs synchronously (better-sqlite3 answers each statement at once), inside one
+// transaction on the main connection: no other request's statement can run while it is open.
 import type Database from 'better-sqlite3';
-import { DirectoryAdmin, type SqlAccess, type SqlSession, type SqlWrite } from '../directory-admin.js';
+import { DirectoryAdmin, type SqlWork, type SqlWrite } from '../directory-admin.js';
 import { StoreUnavailable } from '../errors.js';
 
 const statements = new WeakMap<Database.Database, Map<string, { statement: Database.Statement; order: number[] }>>();
@@ -26,40 +26,40 @@ export function runWrite(db: Database.Database, { sql, params }: SqlWrite): numb
   return statement.run(...values).changes;
 }
 
-function session(db: Database.Database): SqlSession {
-  return {
+/** Runs a unit of work of store/directory-admin.ts synchronously, in the caller's transaction. */
+export function runWork<T>(db: Database.Database, work: SqlWork<T>): T {
+  for (let step = work.next(); ; ) {
+    if (step.done) return step.value;
+    const { kind, sql, params } = step.value;
+    const { statement, values } = bound(db, sql, params);
+    step = work.next(kind === 'all' ? statement.all(...values) : statement.run(...values).changes);
+  }
+}
+
+export function sqliteDirectoryAdmin(db: Database.Database): DirectoryAdmin {
+  const bump = db.prepare('UPDATE control_state SET version = version + 1 WHERE id = 1');
+  return new DirectoryAdmin({
     async all<R>(sql: string, params: unknown[] = []) {
       const { statement, values } = bound(db, sql, params);
       return statement.all(...values) as R[];
     },
-    async run(sql: string, params: unknown[] = []) {
-      return runWrite(db, { sql, params });
+    async read(work) {
+      return db.transaction(() => runWork(db, work()))();
     },
-  };
-}
-
-export function sqliteDirectoryAdmin(db: Database.Database): DirectoryAdmin {
-  const plain = session(db);
-  const access: SqlAccess = {
-    ...plain,
-    async transaction(work) {
+    async write(work) {
       try {
-        db.exec('BEGIN IMMEDIATE');
+        return db
+          .transaction(() => {
+            const result = runWork(db, work());
+            bump.run();
+            return result;
+          })
+          .immediate();
       } catch (error) {
         const code = (error as { code?: string }).code;
         if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw new StoreUnavailable((error as Error).message);
         throw error;
       }
-      try {
-        const result = await work(plain);
-        db.exec('UPDATE control_state SET version = version + 1 WHERE id = 1');
-        db.exec('COMMIT');
-        return result;
-      } catch (error) {
-        if (db.inTransaction) db.exec('ROLLBACK');
-        throw error;
-      }
     },
-  };
-  return new DirectoryAdmin(access);
+  });
 }

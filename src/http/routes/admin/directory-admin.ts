@@ -6,10 +6,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { certificateThumbprint, newClientSecret } from '../../../auth/credential-hash.js';
 import { ConfigError } from '../../../config/config.js';
 import { directoryFromJson } from '../../../config/directory-file.js';
-import { isGuid } from '../../../domain/directory.js';
+import { isGuid, nulPointer } from '../../../domain/directory.js';
 import { DirectoryEntryNotFound, TenantNotFound } from '../../../store/directory-admin.js';
 import { graphErrors } from '../../graph-errors.js';
-import { registerResource } from '../../resource.js';
+import { type HttpMethod, type MethodRoute, registerResource } from '../../resource.js';
+import { propertyPath } from '../../validation-errors.js';
 import type { AdminDeps } from './index.js';
 
 const text = (max = 256) => ({ type: 'string', minLength: 1, maxLength: max, pattern: '^[^\\u0000-\\u001f]*$' });
@@ -37,6 +38,17 @@ const schemas = {
   policy: body({ appIds: { type: 'array', items: guid, maxItems: 1000 } }, ['appIds']),
   grant: body({ user: text(), global: { const: true } }),
 };
+
+/** PostgreSQL text cannot hold U+0000: refused here, before any engine sees it, so both behave alike. */
+async function refuseNul(request: FastifyRequest) {
+  const at = nulPointer(request.body);
+  if (at !== undefined) throw graphErrors.badRequest(`Invalid value for '${propertyPath(at) || 'body'}': must not contain U+0000 (the NUL character).`);
+}
+
+/** A directory route: every method's body is checked for U+0000 first. */
+function resource(admin: FastifyInstance, url: string, methods: Partial<Record<HttpMethod, MethodRoute>>) {
+  registerResource(admin, url, Object.fromEntries(Object.entries(methods).map(([method, route]) => [method, { preValidation: refuseNul, ...route }])));
+}
 
 /** Store refusals as Graph errors: unknown entries are 404s, malformed documents 400s. */
 async function answer<T>(work: () => Promise<T>): Promise<T> {
@@ -76,7 +88,7 @@ export function registerDirectoryAdminRoutes(admin: FastifyInstance, deps: Admin
   type TenantParams = { tenantId: string };
   const tenantOf = (params: unknown) => requireGuid((params as TenantParams).tenantId, 'tenant id');
 
-  registerResource(admin, '/directory/export', {
+  resource(admin, '/directory/export', {
     GET: {
       schema: { querystring: body({ tenant: { anyOf: [guid, { type: 'array', items: guid }] } }) },
       handler: async (request) => {
@@ -85,7 +97,7 @@ export function registerDirectoryAdminRoutes(admin: FastifyInstance, deps: Admin
       },
     },
   });
-  registerResource(admin, '/directory/import', {
+  resource(admin, '/directory/import', {
     POST: {
       handler: async (request) =>
         answer(async () => {
@@ -96,7 +108,7 @@ export function registerDirectoryAdminRoutes(admin: FastifyInstance, deps: Admin
     },
   });
 
-  registerResource(admin, '/directory/tenants', {
+  resource(admin, '/directory/tenants', {
     GET: { handler: async () => ({ value: await directory.listTenants() }) },
     POST: {
       schema: { body: schemas.tenant },
@@ -107,11 +119,11 @@ export function registerDirectoryAdminRoutes(admin: FastifyInstance, deps: Admin
       },
     },
   });
-  registerResource(admin, '/directory/tenants/:tenantId', {
+  resource(admin, '/directory/tenants/:tenantId', {
     DELETE: removal('The tenant', (request) => directory.removeTenant(tenantOf(request.params))),
   });
 
-  registerResource(admin, '/directory/tenants/:tenantId/users', {
+  resource(admin, '/directory/tenants/:tenantId/users', {
     GET: { handler: async (request) => answer(async () => ({ value: await directory.listUsers(tenantOf(request.params)) })) },
     POST: {
       schema: { body: schemas.user },
@@ -125,11 +137,11 @@ export function registerDirectoryAdminRoutes(admin: FastifyInstance, deps: Admin
         }),
     },
   });
-  registerResource(admin, '/directory/tenants/:tenantId/users/:user', {
+  resource(admin, '/directory/tenants/:tenantId/users/:user', {
     DELETE: removal('The user', (request) => directory.removeUser(tenantOf(request.params), (request.params as { user: string }).user)),
   });
 
-  registerResource(admin, '/directory/tenants/:tenantId/apps', {
+  resource(admin, '/directory/tenants/:tenantId/apps', {
     GET: { handler: async (request) => answer(async () => ({ value: await directory.listApps(tenantOf(request.params)) })) },
     POST: {
       schema: { body: schemas.app },
@@ -152,12 +164,12 @@ export function registerDirectoryAdminRoutes(admin: FastifyInstance, deps: Admin
         }),
     },
   });
-  registerResource(admin, '/directory/tenants/:tenantId/apps/:appId', {
+  resource(admin, '/directory/tenants/:tenantId/apps/:appId', {
     DELETE: removal('The app', (request) =>
       directory.removeApp(tenantOf(request.params), requireGuid((request.params as { appId: string }).appId, 'app id')),
     ),
   });
-  registerResource(admin, '/directory/tenants/:tenantId/apps/:appId/roles', {
+  resource(admin, '/directory/tenants/:tenantId/apps/:appId/roles', {
     POST: {
       schema: { body: schemas.role },
       handler: async (request) =>
@@ -167,7 +179,7 @@ export function registerDirectoryAdminRoutes(admin: FastifyInstance, deps: Admin
         }),
     },
   });
-  registerResource(admin, '/directory/tenants/:tenantId/apps/:appId/roles/:role', {
+  resource(admin, '/directory/tenants/:tenantId/apps/:appId/roles/:role', {
     DELETE: {
       handler: async (request) =>
         answer(async () => {
@@ -177,10 +189,10 @@ export function registerDirectoryAdminRoutes(admin: FastifyInstance, deps: Admin
     },
   });
 
-  registerResource(admin, '/directory/tenants/:tenantId/policies', {
+  resource(admin, '/directory/tenants/:tenantId/policies', {
     GET: { handler: async (request) => answer(async () => ({ value: await directory.listPolicies(tenantOf(request.params)) })) },
   });
-  registerResource(admin, '/directory/tenants/:tenantId/policies/:name', {
+  resource(admin, '/directory/tenants/:tenantId/policies/:name', {
     PUT: {
       schema: { body: schemas.policy },
       handler: async (request) =>
@@ -194,7 +206,7 @@ export function registerDirectoryAdminRoutes(admin: FastifyInstance, deps: Admin
     DELETE: removal('The access policy', (request) => directory.removePolicy(tenantOf(request.params), policyName(request.params))),
   });
   // Grant-CsApplicationAccessPolicy: {"user": id or UPN} or {"global": true}.
-  registerResource(admin, '/directory/tenants/:tenantId/policies/:name/grants', {
+  resource(admin, '/directory/tenants/:tenantId/policies/:name/grants', {
     POST: {
       schema: { body: schemas.grant },
       handler: async (request) =>
@@ -207,7 +219,7 @@ export function registerDirectoryAdminRoutes(admin: FastifyInstance, deps: Admin
     },
   });
   // The grant to one user, or `global` for the tenant-wide one.
-  registerResource(admin, '/directory/tenants/:tenantId/policies/:name/grants/:grantee', {
+  resource(admin, '/directory/tenants/:tenantId/policies/:name/grants/:grantee', {
     DELETE: removal('The grant', (request) => {
       const { grantee } = request.params as { grantee: string };
       return directory.revokePolicy(tenantOf(request.params), policyName(request.params), grantee.toLowerCase() === 'global' ? undefined : grantee);

@@ -31,10 +31,10 @@ export function registerSnapshotRoutes(admin: FastifyInstance, deps: AdminDeps) 
     GET: {
       handler: async (request) => {
         const tenant = tenantParameter(request.query as Record<string, unknown>);
+        // Credentials included, read in the same transaction as the rest of the tenant.
         const snapshot = await store.control.exportTenant(tenant);
         if (!snapshot) throw graphErrors.notFound(`Tenant ${tenant} has no directory entry and no meetings.`);
-        const credentials = await store.directoryAdmin.tenantCredentials(tenant);
-        return snapshotDocument({ ...snapshot, credentials }, new Date(clock.now()).toISOString());
+        return snapshotDocument(snapshot, new Date(clock.now()).toISOString());
       },
     },
     POST: {

@@ -12,6 +12,7 @@ import { clientOrigin } from '../../../auth/entra/issuer.js';
 import { resolveTenant } from '../../../auth/entra/tenant.js';
 import { TokenService } from '../../../auth/entra/token-service.js';
 import { DEV_ISSUER } from '../../../auth/dev-issuer.js';
+import type { Clock } from '../../../domain/clock.js';
 import type { Store } from '../../../store/store.js';
 import { clientRequestIdOf, GraphError } from '../../graph-errors.js';
 import { AdminRateLimit } from '../admin/admin-rate-limit.js';
@@ -26,6 +27,8 @@ export interface EntraDeps {
   audience: string;
   /** --public-url: fixes the origin in issuers and endpoints; else the one each client used. */
   publicUrl: string | undefined;
+  /** The server's virtual clock (/__admin/clock): codes and refresh tokens expire by it. */
+  clock: Clock;
 }
 
 interface TenantParams {
@@ -58,7 +61,7 @@ function basicCredentials(request: FastifyRequest): Record<string, string> {
 }
 
 export async function registerEntraRoutes(app: FastifyInstance, deps: EntraDeps) {
-  const grants = new GrantTokens(deps.issuer, deps.store, DEV_ISSUER);
+  const grants = new GrantTokens(deps.issuer, deps.store, DEV_ISSUER, deps.clock);
   const service = new TokenService({ store: deps.store, issuer: deps.issuer, grants, audience: deps.audience });
   const limit = new AdminRateLimit({ callsPerSecond: CALLS_PER_SECOND, burst: BURST, failuresPerMinute: FAILURES_PER_MINUTE });
   const origin = (request: FastifyRequest) => clientOrigin(deps.publicUrl, request);
