@@ -47,7 +47,7 @@ export interface NewMeetingSpec {
 /** A complete new meeting with every generated value (spec §8) and the tenant defaults (§4.5). */
 export function buildMeeting(spec: NewMeetingSpec, nowMs: number, publicUrl: string): Meeting {
   const { organizer } = spec;
-  const links = newMeetingLinks(publicUrl, organizer.tenantId, organizer.id, spec.channel);
+  const links = newMeetingLinks(publicUrl, organizer.tenantId, organizer.id, nowMs, spec.channel);
   const endDateTime = formatInstant(spec.end);
   return {
     tenantId: organizer.tenantId,

@@ -1,20 +1,57 @@
 // Generated identifiers and links, in the shapes Teams uses (spec §8), on this server's public host.
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomFillSync, randomUUID } from 'node:crypto';
 
 /** Percent-encoding with lower-case hex, as in Teams join links. */
 function teamsEncode(value: string): string {
   return encodeURIComponent(value).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());
 }
 
+// Random bytes taken from a pool filled a few KB at a time, as randomUUID does: a meeting needs
+// several dozen, and a call into OpenSSL for each costs more than the rest of building it.
+const pool = Buffer.alloc(4096);
+let poolOffset = pool.length;
+
+function randomBytes(count: number): Buffer {
+  if (poolOffset + count > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  poolOffset += count;
+  return pool.subarray(poolOffset - count, poolOffset);
+}
+
+/** `count` random decimal digits, the first not 0. */
 function digits(count: number): string {
-  let out = String(randomInt(1, 10));
-  while (out.length < count) out += String(randomInt(0, 10));
+  let out = '';
+  while (out.length < count) {
+    for (const byte of randomBytes(count * 2)) {
+      // 250 = 25 × 10: bytes above it would make low digits likelier.
+      if (byte >= 250 || (out.length === 0 && byte % 10 === 0)) continue;
+      out += byte % 10;
+      if (out.length === count) break;
+    }
+  }
   return out;
 }
 
+/**
+ * A GUID whose leading 48 bits are the creation time in ms (the layout of a version 7 UUID), the
+ * rest random. Meeting ids and join links are built on it, so the rows a server creates one after
+ * the other sit near each other in their indexes: inserts touch a few recent pages instead of one
+ * random page per row in a table of millions.
+ */
+function timeOrderedGuid(nowMs: number): string {
+  const bytes = Buffer.from(randomBytes(16));
+  bytes.writeUIntBE(Math.max(0, Math.min(nowMs, 2 ** 48 - 1)), 0, 6);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 /** `19:meeting_{base64(guid)}@thread.v2`, the chat thread of a standalone meeting. */
-export function newMeetingThreadId(): string {
-  return `19:meeting_${Buffer.from(randomUUID()).toString('base64')}@thread.v2`;
+export function newMeetingThreadId(nowMs: number): string {
+  return `19:meeting_${Buffer.from(timeOrderedGuid(nowMs)).toString('base64')}@thread.v2`;
 }
 
 const MEETING_ID_PREFIX = '1*';
@@ -52,14 +89,15 @@ export function newMeetingLinks(
   publicUrl: string,
   tenantId: string,
   organizerId: string,
+  nowMs: number,
   channel?: { threadId: string; messageId: string },
 ): MeetingLinks {
-  let threadId = channel?.threadId ?? newMeetingThreadId();
+  let threadId = channel?.threadId ?? newMeetingThreadId(nowMs);
   const messageId = channel?.messageId ?? '0';
   let id = encodeMeetingId(organizerId, messageId, threadId);
   // Prefer ids without '/' or '+' so they survive naive URL building; the thread id is ours to pick.
   for (let attempt = 0; !channel && /[+/]/.test(id) && attempt < 16; attempt++) {
-    threadId = newMeetingThreadId();
+    threadId = newMeetingThreadId(nowMs);
     id = encodeMeetingId(organizerId, messageId, threadId);
   }
   const context = teamsEncode(JSON.stringify({ Tid: tenantId, Oid: organizerId }));

@@ -109,3 +109,19 @@ export function serializeMeetingText(meeting: Meeting, options: SerializeOptions
   }
   return JSON.stringify(serializeMeeting(meeting, options));
 }
+
+// The encoded answer for a meeting read again and again (a client repeating createOrGet or GET):
+// the stored meetings a store hands out are shared, frozen objects while unchanged (store/rows.ts),
+// so their bytes are kept with them, for the last context and options asked. A changed meeting is
+// a new object, so an entry never outlives what it encodes; requests that share it share one Buffer.
+const encoded = new WeakMap<MeetingProperties, { key: string; bytes: Buffer }>();
+
+/** `serializeMeetingText` as UTF-8 bytes, ready to send. */
+export function serializeMeetingBytes(meeting: Meeting, options: SerializeOptions & { context: string }): Buffer {
+  const key = `${options.version} ${options.includeUnknownEnumMembers} ${options.context}`;
+  const known = encoded.get(meeting.properties);
+  if (known?.key === key) return known.bytes;
+  const bytes = Buffer.from(serializeMeetingText(meeting, options));
+  if (Object.isFrozen(meeting.properties)) encoded.set(meeting.properties, { key, bytes });
+  return bytes;
+}
