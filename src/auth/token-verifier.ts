@@ -53,6 +53,15 @@ function failure(error: unknown, token: string): AuthenticationFailed {
   return new AuthenticationFailed('Access token validation failure.');
 }
 
+// The token each cached principal was verified from: one shared copy of its text, for whoever must
+// keep a request's token past the request (the request log, to redact it from what it shows).
+const verifiedTokens = new WeakMap<Principal, string>();
+
+/** The cached text of the token `principal` was verified from, when the verifier keeps it. */
+export function verifiedTokenOf(principal: Principal): string | undefined {
+  return verifiedTokens.get(principal);
+}
+
 export class TokenVerifier {
   // Verified tokens, reused until they expire: signature checks are the costliest step of a request.
   private readonly cache = new Map<string, { principal: Principal; expiresAtMs: number }>();
@@ -116,6 +125,7 @@ export class TokenVerifier {
       this.forget(this.cache.keys().next().value!);
     }
     this.cache.set(token, { principal, expiresAtMs });
+    verifiedTokens.set(principal, token);
     this.cachedChars += token.length;
   }
 

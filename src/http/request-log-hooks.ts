@@ -15,6 +15,7 @@ import {
   truncate,
 } from '../control/redaction.js';
 import type { LoggedRequest, RequestLog } from '../control/request-log.js';
+import { verifiedTokenOf } from '../auth/token-verifier.js';
 import { bearerOf } from './authenticate.js';
 
 /** The most of each body the log keeps, in characters. */
@@ -42,7 +43,10 @@ class Capture {
   id = '';
   method = '';
   originalUrl = '';
+  /** The Authorization header, kept for a $batch request only (its items are linked to it by it). */
   authorization: string | undefined;
+  /** The bearer token, which no logged field may show: the verifier's cached copy when it has one. */
+  bearer: string | undefined;
   /** REQUEST_HEADERS' and RESPONSE_HEADERS' values, in those orders. */
   requestHeaders: (string | undefined)[] = NO_HEADERS;
   responseHeaders: (string | undefined)[] = NO_HEADERS;
@@ -79,7 +83,12 @@ class Capture {
     this.id = request.id;
     this.method = request.method;
     this.originalUrl = request.originalUrl;
-    this.authorization = headerValue(headers.authorization);
+    const authorization = headerValue(headers.authorization);
+    if (BATCH_PATH.test(this.originalUrl)) this.authorization = authorization;
+    // Every request carries its own copy of the token; a log of 1000 would keep 1000 copies alive.
+    const bearer = bearerOf(authorization);
+    const shared = request.principal && verifiedTokenOf(request.principal);
+    this.bearer = shared === bearer ? shared : bearer;
     this.requestHeaders = REQUEST_HEADERS.map((name) => headerValue(headers[name]));
     if (!dropped) this.responseHeaders = RESPONSE_HEADERS.map((name) => headerValue(reply.getHeader(name)));
     this.protocol = request.protocol;
@@ -216,7 +225,7 @@ class InFlightBatches {
 }
 
 function buildEntry(capture: Capture): LoggedRequest {
-  const scrubber = new Scrubber(bearerOf(capture.authorization));
+  const scrubber = new Scrubber(capture.bearer);
   const url = capture.originalUrl;
   const queryStart = url.indexOf('?');
   const clientRequestId = capture.requestHeader('client-request-id');

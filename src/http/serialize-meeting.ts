@@ -116,12 +116,17 @@ export function serializeMeetingText(meeting: Meeting, options: SerializeOptions
 // a new object, so an entry never outlives what it encodes; requests that share it share one Buffer.
 const encoded = new WeakMap<MeetingProperties, { key: string; bytes: Buffer }>();
 
-/** `serializeMeetingText` as UTF-8 bytes, ready to send. */
-export function serializeMeetingBytes(meeting: Meeting, options: SerializeOptions & { context: string }): Buffer {
+/**
+ * The answer's body: for a shared stored meeting, its bytes, encoded once; for any other (one just
+ * created or changed), its text. Buffers live outside the V8 heap, so one a request log keeps would
+ * pin native memory; a text is kept on the heap, which the garbage collector compacts.
+ */
+export function serializeMeetingBody(meeting: Meeting, options: SerializeOptions & { context: string }): Buffer | string {
+  if (!Object.isFrozen(meeting.properties)) return serializeMeetingText(meeting, options);
   const key = `${options.version} ${options.includeUnknownEnumMembers} ${options.context}`;
   const known = encoded.get(meeting.properties);
   if (known?.key === key) return known.bytes;
   const bytes = Buffer.from(serializeMeetingText(meeting, options));
-  if (Object.isFrozen(meeting.properties)) encoded.set(meeting.properties, { key, bytes });
+  encoded.set(meeting.properties, { key, bytes });
   return bytes;
 }

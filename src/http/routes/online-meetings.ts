@@ -28,7 +28,7 @@ import {
 import { type MethodRoute, registerResource } from '../resource.js';
 import { createOrGetBodySchema } from '../schemas/create-or-get.js';
 import { createMeetingBodySchema, meetingPatchSchema } from '../schemas/meeting-body.js';
-import { serializeMeeting, serializeMeetingBytes } from '../serialize-meeting.js';
+import { serializeMeeting, serializeMeetingBody } from '../serialize-meeting.js';
 
 export interface OnlineMeetingRoutesDeps {
   meetings: MeetingDeps;
@@ -238,7 +238,7 @@ class MeetingHandlers {
       context: this.context(request, `${selectedSet(this.entitySet(request), select)}/$entity`),
       includeUnknownEnumMembers: wantsUnknownEnumMembers(request.headers.prefer),
     };
-    if (!select) return sendOData(reply, status, serializeMeetingBytes(meeting, options));
+    if (!select) return sendOData(reply, status, serializeMeetingBody(meeting, options));
     return sendOData(reply, status, applySelect(serializeMeeting(meeting, options), select));
   }
 }
