@@ -16,6 +16,8 @@ import { TestIssuer } from './helpers/test-issuer.js';
 
 const DAVE = { tenantId: CONTOSO, id: 'da7e0000-0000-4000-8000-000000000005', upn: 'dave@contoso.example', name: 'Dave Dunn' };
 const GUEST_ID = '9e570000-0000-4000-8000-0000000000aa';
+/** A password hash of the exported form (scrypt$N$r$p$salt$key). */
+const A_PASSWORD_HASH = 'scrypt$16384$8$1$gMJV3-40Ke2pWJ5DsTRmAw$5b96nL7nGuVq_SCpiyKPvJ1pZDXF32fZblftSBsAKAI';
 const UNICODE_SUBJECT = 'Ünïcødé 会议 🎉 "quoted" \\ back\u2028slash\ttab';
 const ME_CREATE_OR_GET = '/v1.0/me/onlineMeetings/createOrGet';
 const userMeetings = (userId: string) => `/v1.0/users/${userId}/onlineMeetings`;
@@ -319,7 +321,7 @@ async function snapshotRoundTrip(db: string, freshDb: string) {
 
     const imported = await admin(url, 'POST', '/snapshot', document);
     assert.equal(imported.status, 200, imported.text);
-    assert.deepEqual(imported.body, { tenant: { id: CONTOSO, displayName: 'Contoso' }, users: 3, applicationAccessPolicies: 2, meetings: 3 });
+    assert.deepEqual(imported.body, { tenant: { id: CONTOSO, displayName: 'Contoso' }, users: 3, applicationAccessPolicies: 2, meetings: 3, apps: 0, accessPolicies: 0 });
 
     for (const m of contosoMeetings) assert.equal(await readText(url, ALICE.id, m.id), before.get(m.id), `meeting ${m.id} byte-identical`);
     await assertGone(url, ALICE.id, later.id);
@@ -420,6 +422,16 @@ describe('snapshots', () => {
         ['no users', edit((d) => delete d.users), /lacks the required member 'users'/],
         ['a tenant id that is no GUID', edit((d) => (d.tenant.id = 'contoso')), /'tenant.id' must be a GUID/],
         ['a plaintext password', edit((d) => (d.users[0].password = 'secret')), /'users\[0\]' has an unknown member 'password'/],
+        [
+          'a password hash in version 1',
+          edit((d) => {
+            delete d.apps;
+            delete d.accessPolicies;
+            d.version = 1;
+            d.users[1].passwordHash = A_PASSWORD_HASH;
+          }),
+          /^Invalid snapshot: 'users\[1\]\.passwordHash' needs version 2\.$/,
+        ],
         ['a user twice', edit((d) => d.users.push(d.users[0])), /'users\[3\].id' .* appears twice/],
         ['a policy with users and scope', edit((d) => (d.applicationAccessPolicies[1].users = [])), /exactly one of 'users' and 'scope'/],
         ['a policy with neither', edit((d) => delete d.applicationAccessPolicies[1].scope), /exactly one of 'users' and 'scope'/],
@@ -452,6 +464,63 @@ describe('snapshots', () => {
       await expectGraphError(notJson, 400, { code: 'BadRequest' });
       assert.deepEqual(content(await exportTenant(server.url, CONTOSO)), content(document), 'nothing was imported');
       assert.equal(JSON.parse(await readText(server.url, ALICE.id, first.id)).subject, 'one');
+    });
+  });
+
+  test("the import's summary counts apps and named access policies; a version 1 import leaves none", async () => {
+    await withServer({ issuer, directory: DIRECTORY }, async (server) => {
+      await created(server.url, ME_CREATE_OR_GET, T.alice, { externalId: 'counted' });
+      const document = await exportTenant(server.url, CONTOSO);
+      assert.deepEqual([document.apps, document.accessPolicies], [[], []]);
+      const withApps = {
+        ...document,
+        apps: [
+          { appId: BOOKING_APP.appId, displayName: 'Booking bot', roles: ['OnlineMeetings.ReadWrite.All'], redirectUris: [], secretHashes: [], certificates: [] },
+          { appId: CRM_APP.appId, displayName: 'CRM', roles: [], redirectUris: [], secretHashes: [], certificates: [] },
+        ],
+        accessPolicies: [{ name: 'Bots', appIds: [BOOKING_APP.appId, CRM_APP.appId], users: [], global: true }],
+      };
+      const imported = await admin(server.url, 'POST', '/snapshot', withApps);
+      assert.equal(imported.status, 200, imported.text);
+      assert.deepEqual(imported.body, {
+        tenant: { id: CONTOSO, displayName: 'Contoso' },
+        users: 3,
+        applicationAccessPolicies: 2,
+        meetings: 1,
+        apps: 2,
+        accessPolicies: 1,
+      });
+      const exported = await exportTenant(server.url, CONTOSO);
+      assert.equal(exported.apps.length, 2);
+      assert.equal(exported.accessPolicies.length, 1);
+
+      // Version 1 (no apps, no named policies, no passwords): the tenant is left without them.
+      const { apps: _apps, accessPolicies: _policies, ...rest } = document;
+      const v1 = await admin(server.url, 'POST', '/snapshot', { ...rest, version: 1 });
+      assert.equal(v1.status, 200, v1.text);
+      assert.deepEqual(v1.body, { tenant: { id: CONTOSO, displayName: 'Contoso' }, users: 3, applicationAccessPolicies: 2, meetings: 1, apps: 0, accessPolicies: 0 });
+      assert.deepEqual(content(await exportTenant(server.url, CONTOSO)), content(document));
+    });
+  });
+
+  test('a version 1 document with a password hash is a 400 naming the user, and changes nothing', async () => {
+    await withServer({ issuer, directory: DIRECTORY }, async (server) => {
+      const meeting = await created(server.url, ME_CREATE_OR_GET, T.alice, { externalId: 'v1', subject: 'before' });
+      const document = await exportTenant(server.url, CONTOSO);
+      const { apps: _apps, accessPolicies: _policies, ...rest } = structuredClone(document);
+      const v1 = { ...rest, version: 1, tenant: { id: CONTOSO, displayName: 'Renamed' } };
+      v1.users[2].passwordHash = A_PASSWORD_HASH;
+      await expectGraphError(await adminFetch(server.url, 'POST', '/snapshot', v1), 400, {
+        code: 'BadRequest',
+        message: "Invalid snapshot: 'users[2].passwordHash' needs version 2.",
+      });
+      assert.deepEqual(content(await exportTenant(server.url, CONTOSO)), content(document), 'nothing was imported');
+      assert.equal(JSON.parse(await readText(server.url, ALICE.id, meeting.id)).subject, 'before');
+      // The same hash in a version 2 document is taken.
+      const v2 = structuredClone(document);
+      v2.users[2].passwordHash = A_PASSWORD_HASH;
+      assert.equal((await admin(server.url, 'POST', '/snapshot', v2)).status, 200);
+      assert.equal((await exportTenant(server.url, CONTOSO)).users[2].passwordHash, A_PASSWORD_HASH);
     });
   });
 
@@ -507,7 +576,7 @@ describe('reset and snapshot commands', () => {
 
         const later = await created(server.url, ME_CREATE_OR_GET, T.alice, { externalId: 'later' });
         const imported = JSON.parse(await cli('snapshot', 'import', file, ...target));
-        assert.deepEqual(imported, { tenant: { id: CONTOSO, displayName: 'Contoso' }, users: 3, applicationAccessPolicies: 2, meetings: 1 });
+        assert.deepEqual(imported, { tenant: { id: CONTOSO, displayName: 'Contoso' }, users: 3, applicationAccessPolicies: 2, meetings: 1, apps: 0, accessPolicies: 0 });
         await assertGone(server.url, ALICE.id, later.id);
         assert.equal(await readText(server.url, ALICE.id, kept.id), keptText);
 

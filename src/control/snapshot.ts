@@ -49,6 +49,10 @@ export interface SnapshotSummary {
   users: number;
   applicationAccessPolicies: number;
   meetings: number;
+  /** App registrations (version 2; 0 after a version 1 import). */
+  apps: number;
+  /** Named application access policies (version 2; 0 after a version 1 import). */
+  accessPolicies: number;
 }
 
 export class InvalidSnapshot extends Error {}
@@ -81,6 +85,8 @@ export function snapshotSummary(snapshot: TenantSnapshot): SnapshotSummary {
     users: snapshot.users.length,
     applicationAccessPolicies: snapshot.applicationAccessPolicies.length,
     meetings: snapshot.meetings.length,
+    apps: snapshot.credentials?.apps.length ?? 0,
+    accessPolicies: snapshot.credentials?.accessPolicies.length ?? 0,
   };
 }
 
@@ -274,6 +280,10 @@ export function parseSnapshotDocument(input: unknown): TenantSnapshot {
   }
   if (input.version === 1 && ('apps' in input || 'accessPolicies' in input)) {
     throw invalid("'apps' and 'accessPolicies' need version 2");
+  }
+  if (input.version === 1 && Array.isArray(input.users)) {
+    const i = input.users.findIndex((user) => isObject(user) && 'passwordHash' in user);
+    if (i >= 0) throw invalid(`'users[${i}].passwordHash' needs version 2`);
   }
   if (!validateDocument(input)) throw invalid(describe(validateDocument.errors![0]!));
   const document = input as unknown as SnapshotDocument;

@@ -1,7 +1,8 @@
 // POST /__admin/reset: a clean server between tests. `{}` wipes every meeting, fault rule, limit
 // counter and the clock setting (and, through `resets`, each process's request log);
-// `{"tenant":…}` only that tenant's meetings; `{"directory":true}` also the directory and the dev
-// issuer's signing key. Answers what was reset.
+// `{"tenant":…}` only that tenant's meetings and their attendance; `{"directory":true}` also the
+// whole directory (tenants, users, apps and their credentials, application and named access
+// policies) and the dev issuer's signing key with its redeemed sign-in codes. Answers what was reset.
 import type { FastifyInstance } from 'fastify';
 import { isGuid, normalizeObjectId } from '../../../domain/directory.js';
 import { graphErrors } from '../../graph-errors.js';
