@@ -155,9 +155,10 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
       if (catchingUp) catchingUp.then(() => done(), done);
       else done();
     });
-    app.addHook('onSend', async (_request, reply) => {
+    app.addHook('onSend', (_request, reply, payload, done) => {
       // A pooled connection would otherwise keep a stopping server alive until its keep-alive timeout.
       if (closing) reply.header('connection', 'close');
+      done(null, payload);
     });
     app.setErrorHandler((error, request, reply) => {
       const graphError = toGraphError(error, config.maxBody);
