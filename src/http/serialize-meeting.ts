@@ -102,7 +102,7 @@ function storedIsV1Body(p: MeetingProperties, options: SerializeOptions): boolea
  * v1.0, a meeting as it was stored — splices the stored text instead of copying and re-serializing
  * the whole meeting: the same bytes, since stored member order is the v1.0 order.
  */
-export function serializeMeetingText(meeting: Meeting, options: SerializeOptions & { context: string }): string {
+function serializeMeetingText(meeting: Meeting, options: SerializeOptions & { context: string }): string {
   const stored = storedJsonOf(meeting.properties);
   if (stored !== undefined && stored.length > 2 && storedIsV1Body(meeting.properties, options)) {
     return `{"@odata.context":${JSON.stringify(options.context)},${stored.slice(1)}`;
