@@ -28,6 +28,7 @@ import { registerRequestLogHooks } from './http/request-log-hooks.js';
 import { clientRequestIdOf, sendGraphError, toGraphError } from './http/graph-errors.js';
 import { registerJsonBodyParser } from './http/json-body.js';
 import { rewriteODataPath } from './http/odata-path.js';
+import { nextSendTurn } from './http/send-turn.js';
 import { registerAdminRoutes } from './http/routes/admin/index.js';
 import { registerAttendanceReportRoutes } from './http/routes/attendance-reports.js';
 import { registerBatchRoutes } from './http/routes/batch.js';
@@ -155,9 +156,10 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
       if (catchingUp) catchingUp.then(() => done(), done);
       else done();
     });
-    // Async on purpose: sending one microtask later lets the parser reach a malformed body that came
-    // in the same packet (a bad chunk size on an unknown path), which is answered 400 rather than 404.
     app.addHook('onSend', async (_request, reply) => {
+      // Also lets the parser reach a malformed body that came in the same packet (a bad chunk size on
+      // an unknown path), which is then answered 400 rather than 404.
+      await nextSendTurn();
       // A pooled connection would otherwise keep a stopping server alive until its keep-alive timeout.
       if (closing) reply.header('connection', 'close');
     });
