@@ -194,6 +194,20 @@ describe('bearer token validation (POST /v1.0/me/onlineMeetings/createOrGet)', (
     await expectMeeting(server.request(`${ME}/createOrGet`, { method: 'POST', headers, json: externalId('scheme') }), 201);
   });
 
+  test("a verified token's signature is not reused for other claims or another header: the whole token is checked", async () => {
+    const token = await issuer.userToken(ALICE, READ);
+    // Verified, and cached for its lifetime.
+    await expectError(createOrGet(ME, token, externalId('cached')), 403, 'Forbidden', MSG.forbidden);
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
+    const widened = base64url(JSON.stringify({ ...claims, scp: READ_WRITE }));
+    await expectError(createOrGet(ME, `${header}.${widened}.${signature}`, externalId('widened')), 401, 'InvalidAuthenticationToken', MSG.invalid);
+    const otherHeader = base64url(JSON.stringify({ ...JSON.parse(Buffer.from(header, 'base64url').toString()), x: 1 }));
+    await expectError(createOrGet(ME, `${otherHeader}.${payload}.${signature}`, externalId('header')), 401, 'InvalidAuthenticationToken', MSG.invalid);
+    // The original still works from the cache.
+    await expectError(createOrGet(ME, token, externalId('cached-again')), 403, 'Forbidden', MSG.forbidden);
+  });
+
   for (const audience of ['https://graph.microsoft.com', 'https://graph.microsoft.com/', '00000003-0000-0000-c000-000000000000']) {
     test(`accepts the Graph audience ${audience}`, async () => {
       const token = await issuer.userToken(ALICE, READ_WRITE, { audience });
