@@ -4,8 +4,9 @@
 // its sockets; on a shared virtual machine that wake-up (an interrupt to the other core) cost the
 // server a fifth of its time on the read path. Sent back to back, the first reply wakes the client
 // and the rest find it awake: existing-key createOrGet went from 14.5k to 20.5k req/s at 64
-// connections (bench/results). The delay is one loop pass, microseconds, and nothing is sent
-// earlier than before: a reply still leaves only after its work (and its commit) is done.
+// connections (bench/results). A reply waits at most for the rest of the pass (the other
+// callbacks the loop had ready), and nothing is sent earlier than before: a reply still leaves
+// only after its work (and its commit) is done.
 
 let turn: Promise<void> | undefined;
 
