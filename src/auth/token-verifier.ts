@@ -104,10 +104,11 @@ export class TokenVerifier {
 
   async verify(token: string | undefined): Promise<Principal> {
     if (!token) throw new AuthenticationFailed('Access token is empty.');
-    const cached = this.cache.get(lookupKey(token));
+    const key = lookupKey(token);
+    const cached = this.cache.get(key);
     if (cached?.token === token) {
       if (cached.expiresAtMs + CLOCK_SKEW_SECONDS * 1000 > this.now()) return cached.principal;
-      this.forget(lookupKey(token));
+      this.forget(key);
     }
     if (!JWS_COMPACT.test(token)) throw new AuthenticationFailed('CompactToken parsing failed with error code: 80049217');
     try {
@@ -125,28 +126,30 @@ export class TokenVerifier {
       if (this.tenants && !this.tenants.has(principal.tenantId)) {
         throw new AuthenticationFailed(`Access token validation failure. Tokens of tenant '${principal.tenantId}' are not accepted by this server.`);
       }
-      if (generation === this.keyGeneration) this.remember(token, principal, payload.exp! * 1000);
+      if (generation === this.keyGeneration) this.remember(key, token, principal, payload.exp! * 1000);
       return principal;
     } catch (error) {
       throw failure(error, token);
     }
   }
 
-  private remember(token: string, principal: Principal, expiresAtMs: number) {
+  private remember(key: string, token: string, principal: Principal, expiresAtMs: number) {
     if (token.length > CACHEABLE_TOKEN_CHARS) return;
-    // Drop the oldest entries first; a Map iterates in insertion order.
     // A valid token sharing another's last characters (never seen in practice) takes its place.
-    this.forget(lookupKey(token));
+    this.forget(key);
+    // Drop the oldest entries first; a Map iterates in insertion order.
     while (this.cache.size >= TOKEN_CACHE_ENTRIES || (this.cache.size > 0 && this.cachedChars + token.length > TOKEN_CACHE_CHARS)) {
       this.forget(this.cache.keys().next().value!);
     }
-    this.cache.set(lookupKey(token), { token, principal, expiresAtMs });
+    this.cache.set(key, { token, principal, expiresAtMs });
     verifiedTokens.set(principal, token);
     this.cachedChars += token.length;
   }
 
   private forget(key: string) {
     const entry = this.cache.get(key);
-    if (entry && this.cache.delete(key)) this.cachedChars -= entry.token.length;
+    if (!entry) return;
+    this.cache.delete(key);
+    this.cachedChars -= entry.token.length;
   }
 }

@@ -86,9 +86,8 @@ class Capture {
     const authorization = headerValue(headers.authorization);
     if (BATCH_PATH.test(this.originalUrl)) this.authorization = authorization;
     // Every request carries its own copy of the token; a log of 1000 would keep 1000 copies alive.
-    const bearer = bearerOf(authorization);
-    const shared = request.principal && verifiedTokenOf(request.principal);
-    this.bearer = shared === bearer ? shared : bearer;
+    // A principal the verifier cached was verified from exactly this request's token: keep its copy.
+    this.bearer = (request.principal && verifiedTokenOf(request.principal)) ?? bearerOf(authorization);
     this.requestHeaders = REQUEST_HEADERS.map((name) => headerValue(headers[name]));
     if (!dropped) this.responseHeaders = RESPONSE_HEADERS.map((name) => headerValue(reply.getHeader(name)));
     this.protocol = request.protocol;
