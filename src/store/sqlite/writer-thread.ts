@@ -10,12 +10,35 @@ import type { WriterRequest, WriterResponse } from './writer.js';
 const db = new Database((workerData as { path: string }).path);
 db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
 db.pragma('synchronous = FULL');
-// The checkpointer thread (checkpoint-thread.ts) copies the WAL back as it grows. This commit-time
-// checkpoint is only the backstop (at 64 MB of WAL), for when writes never pause long enough for the
-// checkpointer to catch up completely, which the WAL needs before it can start over.
+// The checkpointer thread (checkpoint-thread.ts) copies the WAL back as it grows, and restartWal
+// below starts it over. This commit-time checkpoint is only the backstop (at 64 MB of WAL), for when
+// a restart keeps failing, such as while another process holds a long read.
 db.pragma('wal_autocheckpoint = 16000');
+// better-sqlite3 builds SQLite with a 16 MB page cache per connection. Inserts touch a few pages of
+// each index, which the OS page cache serves as well; SQLite's own 2 MB default keeps the writer's
+// RSS 16 MB lower at the same throughput (measured at 1M stored meetings).
+db.pragma('cache_size = -2000');
 const insert = db.prepare(INSERT_MEETING);
 const liveByKey = db.prepare<[string, string, string, string], MeetingRow>(LIVE_MEETING_BY_KEY);
+
+/**
+ * Starts the WAL over from its beginning, which SQLite does only when every frame in it has been
+ * copied back while no commit is under way: the checkpointer thread's passes never get that moment
+ * under steady writes, and without it the WAL grows until the 64 MB backstop above stalls a commit
+ * for 100+ ms. Here, between two batches, it copies only what the checkpointer has not yet.
+ */
+function restartWal() {
+  // A reader holding an old snapshot (another process, say) must not hold up commits: wait briefly,
+  // and if it is still there the WAL stays as it is until the next restart.
+  db.pragma('busy_timeout = 10');
+  try {
+    db.pragma('wal_checkpoint(RESTART)');
+  } catch {
+    // Frames not copied stay in the WAL; the next restart or checkpoint copies them.
+  } finally {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  }
+}
 
 const runBatch = db.transaction((items: WriterRequest['items']): InsertOutcome[] =>
   items.map(({ columns, expiryCutoff }) => insertOrGetStep(insert, liveByKey, columns, expiryCutoff)),
@@ -27,6 +50,7 @@ parentPort!.on('message', (request: WriterRequest | 'close') => {
     parentPort!.close();
     return;
   }
+  if (request.restartWal) restartWal();
   let response: WriterResponse;
   try {
     response = { outcomes: runBatch.immediate(request.items) };

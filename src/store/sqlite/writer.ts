@@ -7,6 +7,12 @@ import type { StoreObserver } from '../observer.js';
 import type { InsertOutcome, MeetingColumns as Columns } from './statements.js';
 export interface WriterRequest {
   items: { columns: Columns; expiryCutoff: string }[];
+  /** Restart the WAL before this batch (see writer-thread.ts). */
+  restartWal: boolean;
+}
+/** The checkpointer thread's answer: how many frames the WAL held at its last pass. */
+export interface CheckpointDone {
+  walFrames: number;
 }
 export type WriterResponse = { outcomes: InsertOutcome[] } | { error: { code?: string; message: string } };
 
@@ -20,6 +26,8 @@ interface Pending {
 const MAX_BATCHES_IN_FLIGHT = 2;
 /** Meetings committed between two checkpoints (~1 MB of WAL each at ~4 KB a row). */
 const CHECKPOINT_EVERY = 256;
+/** WAL frames (4 KB pages) past which the writer restarts the WAL: 32 MB, half the writer's backstop. */
+const RESTART_WAL_AT = 8192;
 
 // The thread always runs the compiled file: under tsx (the tests run src/ after `npm run build`)
 // this module is TypeScript, and tsx's loader does not reach worker threads on Node 20.
@@ -74,7 +82,10 @@ export class SqliteWriter {
     this.queue = [];
     this.inFlight.push(batch);
     this.observer?.writeBatch?.(batch.length);
-    const request: WriterRequest = { items: batch.map(({ columns, expiryCutoff }) => ({ columns, expiryCutoff })) };
+    const request: WriterRequest = {
+      items: batch.map(({ columns, expiryCutoff }) => ({ columns, expiryCutoff })),
+      restartWal: this.checkpointer.takeRestartDue(),
+    };
     const worker = this.thread();
     // Keeps the process alive while a commit is pending; an idle thread does not.
     worker.ref();
@@ -122,14 +133,25 @@ export class SqliteWriter {
   }
 }
 
-/** Asks the checkpointer thread for a PASSIVE checkpoint every CHECKPOINT_EVERY commits; one at a time. */
+/**
+ * Asks the checkpointer thread for PASSIVE checkpoints every CHECKPOINT_EVERY commits, one at a time,
+ * and says when the WAL has grown enough for the writer to restart it.
+ */
 class Checkpointer {
   private worker: Worker | undefined;
   private sinceLast = 0;
   private running = false;
   private closing = false;
+  private restartDue = false;
 
   constructor(private readonly path: string) {}
+
+  /** True once after a checkpoint found the WAL past RESTART_WAL_AT. */
+  takeRestartDue(): boolean {
+    const due = this.restartDue;
+    this.restartDue = false;
+    return due;
+  }
 
   committed(count: number) {
     this.sinceLast += count;
@@ -152,7 +174,8 @@ class Checkpointer {
       execArgv: [],
       resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 },
     });
-    const done = () => {
+    const done = ({ walFrames }: CheckpointDone) => {
+      if (walFrames >= RESTART_WAL_AT) this.restartDue = true;
       this.running = false;
       worker.unref();
       this.next();
