@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { after, before, describe, test } from 'node:test';
+import { clampInstant, formatInstant } from '../src/domain/instant.js';
 import { MIGRATIONS } from '../src/store/migrations.js';
 import { ALICE, DIRECTORY } from './helpers/fixtures.js';
 import { expectGraphError, type Json } from './helpers/graph-assert.js';
@@ -188,4 +190,18 @@ test('an expiry written past year 9999 by an older version is repaired when the 
     await reopened.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('every instant, in and past the range, fractional or NaN, is written as Date writes it, with 7 digits', () => {
+  // formatInstant keeps the text of recent seconds; it must still say what Date says for each.
+  const asDate = (ms: number, ticks: number) => {
+    const c = clampInstant({ ms, ticks });
+    return `${new Date(c.ms).toISOString().slice(0, 23)}${String(c.ticks).padStart(4, '0')}Z`;
+  };
+  const ticks = fc.integer({ min: 0, max: 9999 });
+  const near = fc.integer({ min: 1_700_000_000_000, max: 1_700_000_005_000 }); // a few seconds, written again and again
+  const anywhere = fc.oneof(fc.double({ min: -7e13, max: 2.6e14 }), fc.integer({ min: -62_135_596_800_000, max: 253_402_300_799_999 }));
+  fc.assert(fc.property(fc.oneof(near, anywhere), ticks, (ms, t) => formatInstant({ ms, ticks: t }) === asDate(ms, t)), { numRuns: 20_000 });
+  assert.equal(formatInstant({ ms: -1, ticks: 5 }), '1969-12-31T23:59:59.9990005Z');
+  assert.equal(formatInstant({ ms: -62_135_596_800_000, ticks: 0 }), '0001-01-01T00:00:00.0000000Z');
 });

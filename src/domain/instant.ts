@@ -56,9 +56,27 @@ export function parseInstant(text: string): Instant | undefined {
 
 /** `2020-09-11T06:30:18.0615989Z`: UTC, always 7 fractional digits, as Graph writes it. */
 export function formatInstant(instant: Instant): string {
-  const { ms, ticks } = clampInstant(instant);
-  const iso = new Date(ms).toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ for years 0001..9999
-  return `${iso.slice(0, 23)}${String(ticks).padStart(4, '0')}Z`;
+  const clamped = clampInstant(instant);
+  const ms = Math.trunc(clamped.ms); // as Date keeps a time value
+  const ticks = clamped.ticks;
+  const seconds = Math.floor(ms / 1000);
+  return `${secondText(seconds)}${String(ms - seconds * 1000).padStart(3, '0')}${String(ticks).padStart(4, '0')}Z`;
+}
+
+// Date's formatting goes through snprintf, a few µs a call, and the seconds a busy server formats
+// repeat: every create in one second stamps the same now, now + 1 h and now + 60 days.
+const secondTexts = new Map<number, string>();
+const SECOND_TEXTS_KEPT = 256;
+
+/** `YYYY-MM-DDTHH:MM:SS.` of a whole number of seconds since 1970 (years 0001..9999). */
+function secondText(seconds: number): string {
+  let text = secondTexts.get(seconds);
+  if (text === undefined) {
+    text = new Date(seconds * 1000).toISOString().slice(0, 20);
+    if (secondTexts.size >= SECOND_TEXTS_KEPT) secondTexts.clear();
+    secondTexts.set(seconds, text);
+  }
+  return text;
 }
 
 export function compareInstants(a: Instant, b: Instant): number {

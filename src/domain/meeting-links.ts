@@ -119,16 +119,35 @@ export function newMeetingLinks(
 
 export const TOLL_NUMBER = '+1 425-555-0100';
 
+// The invitation's HTML, {slots} for each meeting's values. Its fixed text is percent-encoded once
+// (encoding is per character, so encoded pieces join into the encoding of the whole): encoding the
+// whole ~1 KB document for every meeting was a sizeable part of building one.
+const INVITATION_PIECES = (
+  'data:text/html,' +
+  '<div style="width:100%;height:20px;">____________</div>' +
+  '<div><span style="font-size:24px;font-weight:600;">Microsoft Teams meeting</span></div>' +
+  '<div><a href="{joinWebUrl}" target="_blank">Join the meeting now</a></div>' +
+  '<div>Meeting ID: {spacedJoinMeetingId}</div>' +
+  `<div>Dial in by phone: <a href="tel:${TOLL_NUMBER.replace(/[ -]/g, '')},,{conferenceId}#">${TOLL_NUMBER}</a></div>` +
+  '<div>Phone conference ID: {conferenceId}#</div>' +
+  '<div>Video conferencing device ID: {videoTeleconferenceId}</div>' +
+  '<div><a href="{meetingOptionsWebUrl}">Meeting options</a></div>'
+)
+  .split(/\{(\w+)\}/)
+  .map((piece, i) => (i % 2 === 0 ? encodeURIComponent(piece) : piece)); // odd pieces name a slot
+
 /** The invitation text Graph returns in joinInformation: a URL-encoded `data:text/html,` document. */
 export function joinInformationHtml(links: MeetingLinks): string {
-  const html =
-    '<div style="width:100%;height:20px;">____________</div>' +
-    '<div><span style="font-size:24px;font-weight:600;">Microsoft Teams meeting</span></div>' +
-    `<div><a href="${links.joinWebUrl}" target="_blank">Join the meeting now</a></div>` +
-    `<div>Meeting ID: ${links.joinMeetingId.replace(/(\d{3})(?=\d)/g, '$1 ')}</div>` +
-    `<div>Dial in by phone: <a href="tel:${TOLL_NUMBER.replace(/[ -]/g, '')},,${links.conferenceId}#">${TOLL_NUMBER}</a></div>` +
-    `<div>Phone conference ID: ${links.conferenceId}#</div>` +
-    `<div>Video conferencing device ID: ${links.videoTeleconferenceId}</div>` +
-    `<div><a href="${links.meetingOptionsWebUrl}">Meeting options</a></div>`;
-  return encodeURIComponent(`data:text/html,${html}`);
+  const values: Record<string, string> = {
+    joinWebUrl: links.joinWebUrl,
+    spacedJoinMeetingId: links.joinMeetingId.replace(/(\d{3})(?=\d)/g, '$1 '),
+    conferenceId: links.conferenceId,
+    videoTeleconferenceId: links.videoTeleconferenceId,
+    meetingOptionsWebUrl: links.meetingOptionsWebUrl,
+  };
+  let text = '';
+  for (let i = 0; i < INVITATION_PIECES.length; i++) {
+    text += i % 2 === 0 ? INVITATION_PIECES[i] : encodeURIComponent(values[INVITATION_PIECES[i]!]!);
+  }
+  return text;
 }
