@@ -83,9 +83,19 @@ export function buildMeeting(spec: NewMeetingSpec, nowMs: number, publicUrl: str
         dialinUrl: links.dialinUrl,
       },
       joinInformation: { content: joinInformationHtml(links), contentType: 'html' },
-      ...structuredClone(DEFAULT_SETTINGS),
+      ...defaultSettings(),
     },
   };
+}
+
+/** A copy of the defaults whose nested objects are the meeting's own (structuredClone took ~3 µs). */
+function defaultSettings(): typeof DEFAULT_SETTINGS {
+  const copy: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(DEFAULT_SETTINGS)) {
+    // One level deep is all the defaults have.
+    copy[name] = Array.isArray(value) ? [...value] : value !== null && typeof value === 'object' ? { ...value } : value;
+  }
+  return copy as typeof DEFAULT_SETTINGS;
 }
 
 function newPasscode(): string {
