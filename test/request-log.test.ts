@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Ajv } from 'ajv';
 import ajvFormats from 'ajv-formats';
 import { redactJson, Scrubber, SENSITIVE_REQUEST_KEYS } from '../src/control/redaction.js';
+import { KEPT_TEXT_BYTES, type LoggedRequest, RequestLog } from '../src/control/request-log.js';
 import { MAX_LOGGED_BODY_CHARS } from '../src/http/request-log-hooks.js';
 import { runCli } from './helpers/cli.js';
 import { ALICE, BOB, CONTOSO, CRM_APP, DIRECTORY, FABRIKAM, FRANK } from './helpers/fixtures.js';
@@ -608,6 +609,46 @@ describe('size', () => {
         await small.close();
       }
     }
+  });
+  test('answers of any size and script come back exactly, also once their slots are reused', async () => {
+    const small = await startServer({ issuer, directory: DIRECTORY, config: { requestLogSize: 2 } });
+    try {
+      const token = await delegated(randomUUID());
+      const sizes: number[] = [];
+      // Answers from ~3 KB to over the log's 8 KB slots, in ASCII, accented and 4-byte characters.
+      for (const subject of ['plain', 'Réunion hebdomadaire é'.repeat(60), '🙂'.repeat(1300), 'x'.repeat(3500), 'ü'.repeat(2100)]) {
+        const created = await call(CREATE_OR_GET, { token, json: { externalId: randomUUID(), subject } }, small);
+        assert.equal(created.status, 201, created.text);
+        sizes.push(Buffer.byteLength(created.text));
+        const [entry] = await logged('?limit=1', small);
+        assert.deepEqual(entry.responseBody, created.body, `subject of ${subject.length} UTF-16 units`);
+      }
+      assert.ok(Math.min(...sizes) < KEPT_TEXT_BYTES && Math.max(...sizes) > KEPT_TEXT_BYTES, `answer sizes ${sizes}`);
+      // Read again, from entries already built, and after newer requests replaced the older slots.
+      const entries = await logged('', small);
+      assert.equal(entries[0].responseBody.subject, 'ü'.repeat(2100));
+      assert.equal(entries[1].responseBody.subject, 'x'.repeat(3500));
+    } finally {
+      await small.close();
+    }
+  });
+
+  test("the ring's text slots keep a text that fills one to the byte and refuse one a byte over", () => {
+    const log = new RequestLog(2);
+    const pending = (name: string) => ({ build: (text: string | undefined) => ({ requestId: name, responseText: text ?? null }) as LoggedRequest });
+    const texts = {
+      full: '€'.repeat(Math.floor(KEPT_TEXT_BYTES / 3)) + 'é', // 3-byte characters, then a 2-byte one: exactly full
+      over: 'a'.repeat(KEPT_TEXT_BYTES - 3) + '🙂', // the last character crosses the end
+      ascii: 'a'.repeat(KEPT_TEXT_BYTES + 1),
+    };
+    assert.equal(Buffer.byteLength(texts.full), KEPT_TEXT_BYTES);
+    assert.equal(log.add(pending('full'), texts.full), true);
+    assert.equal(log.add(pending('over'), texts.over), false);
+    // The entry whose text was refused gets none from the log (its caller keeps it).
+    assert.deepEqual(log.find().map((e) => [e.requestId, e.responseText]), [['over', null], ['full', texts.full]]);
+    assert.equal(log.add(pending('ascii'), texts.ascii), false);
+    assert.equal(log.add(pending('short'), 'short'), true);
+    assert.deepEqual(log.find().map((e) => [e.requestId, e.responseText]), [['short', 'short'], ['ascii', null]]);
   });
 });
 

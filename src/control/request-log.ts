@@ -164,32 +164,92 @@ function matcher(filter: RequestFilter): Test {
   return (entry) => tests.every((test) => test(entry));
 }
 
-/** An entry, or how to build it: redaction is done when the log is read, not on the request path. */
-export type PendingEntry = LoggedRequest | { build(): LoggedRequest | undefined };
+/**
+ * An entry, or how to build it: redaction is done when the log is read, not on the request path.
+ * `keptText` is the text the log kept for it (see `add`).
+ */
+export type PendingEntry = LoggedRequest | { build(keptText: string | undefined): LoggedRequest | undefined };
+
+/**
+ * Answers' texts up to this many UTF-8 bytes are kept in the log's own memory, outside V8's heap. Held
+ * as strings, each create's ~4 KB answer lived as long as its entry (~1,000 requests), long enough to
+ * be promoted and then collected by the old generation's collector under load.
+ */
+export const KEPT_TEXT_BYTES = 8 * 1024;
+
+/** One fixed region of bytes per ring slot: a slot's text is replaced when its entry is. */
+class TextSlots {
+  /** Allocated on first use, never zero-filled: pages become resident only as slots are written. */
+  private bytes: Buffer | undefined;
+  /** The UTF-8 length of each slot's text; -1 when the slot holds none. */
+  private readonly lengths: Int32Array;
+
+  constructor(private readonly capacity: number) {
+    this.lengths = new Int32Array(capacity).fill(-1);
+  }
+
+  /** Keeps `text` in `slot`; false (and nothing kept) when it does not fit. */
+  put(slot: number, text: string): boolean {
+    if (text.length > KEPT_TEXT_BYTES) return false; // at least one byte per UTF-16 unit
+    this.bytes ??= Buffer.allocUnsafeSlow(this.capacity * KEPT_TEXT_BYTES);
+    const written = this.bytes.write(text, slot * KEPT_TEXT_BYTES, KEPT_TEXT_BYTES, 'utf8');
+    // write() stops before a character that would not fit, so only a nearly full slot can hide a cut.
+    if (written > KEPT_TEXT_BYTES - 4 && Buffer.byteLength(text, 'utf8') !== written) return false;
+    this.lengths[slot] = written;
+    return true;
+  }
+
+  drop(slot: number) {
+    this.lengths[slot] = -1;
+  }
+
+  /** The slot's text, handed over once. */
+  take(slot: number): string | undefined {
+    const length = this.lengths[slot]!;
+    if (length < 0) return undefined;
+    this.lengths[slot] = -1;
+    const start = slot * KEPT_TEXT_BYTES;
+    return this.bytes!.toString('utf8', start, start + length);
+  }
+
+  clear() {
+    this.lengths.fill(-1);
+  }
+}
 
 /** A ring buffer of the last `capacity` requests; capacity 0 keeps nothing. */
 export class RequestLog {
   private readonly slots: (PendingEntry | undefined)[];
+  private readonly texts: TextSlots;
   private next = 0;
   private size = 0;
 
   constructor(readonly capacity: number) {
     this.slots = new Array<PendingEntry | undefined>(capacity);
+    this.texts = new TextSlots(capacity);
   }
 
   get enabled(): boolean {
     return this.capacity > 0;
   }
 
-  add(entry: PendingEntry) {
-    if (this.capacity === 0) return;
-    this.slots[this.next] = entry;
-    this.next = (this.next + 1) % this.capacity;
+  /**
+   * Adds an entry, and for a pending one the text to hand to its `build` (its answer's body): true
+   * when the log kept that text, which the caller then need not hold.
+   */
+  add(entry: PendingEntry, text?: string): boolean {
+    if (this.capacity === 0) return false;
+    const slot = this.next;
+    this.slots[slot] = entry;
+    this.next = (slot + 1) % this.capacity;
     this.size = Math.min(this.size + 1, this.capacity);
+    this.texts.drop(slot);
+    return text !== undefined && 'build' in entry && this.texts.put(slot, text);
   }
 
   clear() {
     this.slots.fill(undefined);
+    this.texts.clear();
     this.next = 0;
     this.size = 0;
   }
@@ -210,7 +270,7 @@ export class RequestLog {
   private entryAt(index: number): LoggedRequest | undefined {
     const slot = this.slots[index];
     if (slot === undefined || !('build' in slot)) return slot;
-    const entry = slot.build();
+    const entry = slot.build(this.texts.take(index));
     this.slots[index] = entry;
     return entry;
   }

@@ -106,8 +106,9 @@ class Capture {
     return true;
   }
 
-  build(): LoggedRequest | undefined {
+  build(keptText: string | undefined): LoggedRequest | undefined {
     try {
+      if (this.payload === KEPT_BY_LOG) this.payload = keptText;
       return buildEntry(this);
     } catch (error) {
       // The log is a testing aid: an entry it cannot build is left out.
@@ -126,6 +127,8 @@ class Capture {
 }
 
 const NO_HEADERS: (string | undefined)[] = [];
+/** A capture's payload once the log holds the answer's text for it (handed back to `build`). */
+const KEPT_BY_LOG = Symbol('kept by the request log');
 // Connections with requests still unanswered, for those the connection's end leaves without an answer.
 const UNANSWERED = Symbol('unanswered requests');
 type TrackedSocket = Socket & { [UNANSWERED]?: Set<Capture> };
@@ -150,8 +153,8 @@ export function registerRequestLogHooks(app: FastifyInstance, log: RequestLog) {
   const record = (capture: Capture, dropped: boolean) => {
     if (!capture.answered(dropped)) return;
     if (BATCH_PATH.test(capture.originalUrl)) batches.end(capture.authorization, capture.id);
-    if (capture.mayBeLarge) log.add(capture.build() ?? { build: () => undefined });
-    else log.add(capture);
+    if (capture.mayBeLarge) log.add(capture.build(undefined) ?? { build: () => undefined });
+    else if (log.add(capture, typeof capture.payload === 'string' ? capture.payload : undefined)) capture.payload = KEPT_BY_LOG;
   };
 
   app.addHook('onRequest', (request, reply, done) => {
