@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { newMeetingLinks } from '../src/domain/meeting-links.js';
 import { ALICE, BOB, CAROL, CONTOSO, DIRECTORY, FRANK } from './helpers/fixtures.js';
 import { addToGraphDateTime, expectGraphError, GRAPH_DATE_TIME, type Json, parseGraphDateTime } from './helpers/graph-assert.js';
 import { type RunningServer, startServer, tempDir } from './helpers/server.js';
@@ -320,6 +321,28 @@ describe('generated values (spec §4.5, §8)', () => {
     const { conferenceId, dialinUrl } = meeting.audioConferencing;
     assert.match(conferenceId, /^\d+$/);
     assert.ok(dialinUrl.includes(`?id=${conferenceId}`), dialinUrl);
+  });
+
+  test('join meeting ids and VTC ids: 13 and 10 digits, in short runs of shared leading digits', () => {
+    // Straight from the domain code.
+    const links = Array.from({ length: 2000 }, () => newMeetingLinks('http://x', CONTOSO, ALICE.id, Date.now()));
+    for (const [name, length] of [['joinMeetingId', 13], ['videoTeleconferenceId', 10]] as const) {
+      const values = links.map((l) => l[name]);
+      for (const value of values) assert.match(value, new RegExp(`^[1-9]\\d{${length - 1}}$`), name);
+      // Consecutive meetings share their first four digits, which move on by one per run (9999 -> 1000).
+      const prefixes = values.map((v) => Number(v.slice(0, 4)));
+      const runs: { prefix: number; length: number }[] = [];
+      for (const prefix of prefixes) {
+        if (runs.at(-1)?.prefix === prefix) runs.at(-1)!.length++;
+        else runs.push({ prefix, length: 1 });
+      }
+      runs.slice(1).forEach((run, i) => assert.equal(run.prefix, runs[i]!.prefix === 9999 ? 1000 : runs[i]!.prefix + 1, name));
+      const whole = new Set(runs.slice(1, -1).map((r) => r.length));
+      assert.ok(whole.size === 1 && [...whole][0]! <= 64, `${name}: runs of ${[...whole]}`);
+      // The rest is random: spread, not counted, and (13 digits) never repeated here.
+      assert.ok(new Set(values.map((v) => v.slice(-2))).size > 90, `${name}: last two digits barely vary`);
+      if (length === 13) assert.equal(new Set(values).size, values.length, `${name}: a value repeated`);
+    }
   });
 
   test('tenant defaults', () => {
