@@ -610,6 +610,7 @@ describe('size', () => {
       }
     }
   });
+
   test('answers of any size and script come back exactly, also once their slots are reused', async () => {
     const small = await startServer({ issuer, directory: DIRECTORY, config: { requestLogSize: 2 } });
     try {

@@ -154,7 +154,10 @@ export function registerRequestLogHooks(app: FastifyInstance, log: RequestLog) {
     if (!capture.answered(dropped)) return;
     if (BATCH_PATH.test(capture.originalUrl)) batches.end(capture.authorization, capture.id);
     if (capture.mayBeLarge) log.add(capture.build(undefined) ?? { build: () => undefined });
-    else if (log.add(capture, typeof capture.payload === 'string' ? capture.payload : undefined)) capture.payload = KEPT_BY_LOG;
+    else {
+      const text = typeof capture.payload === 'string' ? capture.payload : undefined;
+      if (log.add(capture, text)) capture.payload = KEPT_BY_LOG; // the log holds it now, off the heap
+    }
   };
 
   app.addHook('onRequest', (request, reply, done) => {
