@@ -1,6 +1,7 @@
 // Runs the real command line (bin/graph-meetings.js) as child processes: servers and one-shot commands.
 // Every child is tracked so a test's after() can kill whatever is still running (killAllChildren).
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -20,6 +21,8 @@ export interface CliOptions {
   timeoutMs?: number;
   /** How startCliServer asks /healthz (default fetch); HTTPS servers with a private CA pass their own. */
   healthz?: (url: string) => Promise<number>;
+  /** Stdout written straight to this file (as an operator redirecting it would), not to a pipe. */
+  stdoutFile?: string;
 }
 
 function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -38,11 +41,13 @@ interface Spawned {
 }
 
 function spawnCli(args: string[], options: CliOptions): Spawned {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const file = options.stdoutFile === undefined ? undefined : openSync(options.stdoutFile, 'w');
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: childEnv(options.env), stdio: ['ignore', file ?? 'pipe', 'pipe'] });
+  if (file !== undefined) closeSync(file);
   running.add(child);
   let stdout = '';
   let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = new Promise<Exit>((resolve, reject) => {
     child.once('error', reject);
@@ -52,7 +57,8 @@ function spawnCli(args: string[], options: CliOptions): Spawned {
       resolve({ code, signal });
     });
   });
-  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+  const stdoutOf = options.stdoutFile === undefined ? () => stdout : () => readFileSync(options.stdoutFile!, 'utf8');
+  return { child, stdout: stdoutOf, stderr: () => stderr, exited };
 }
 
 /** Races a promise against a deadline; the message says what was being waited for. */
@@ -148,11 +154,15 @@ export async function startCliServer(args: string[], options: CliOptions = {}): 
         const check = () => {
           const match = BANNER.exec(run.stdout());
           if (match) {
-            run.child.stdout!.off('data', check);
+            run.child.stdout?.off('data', check);
+            clearInterval(polling);
             resolve(match[1]!);
           }
         };
-        run.child.stdout!.on('data', check);
+        run.child.stdout?.on('data', check);
+        // A file has no events to wait on: look again every 50 ms.
+        const polling = run.child.stdout ? undefined : setInterval(check, 50);
+        run.exited.finally(() => clearInterval(polling)).catch(() => undefined);
         check();
         run.exited.then((exit) => reject(new Error(`server exited (${exit.code ?? exit.signal}) before listening`)), reject);
       }),
