@@ -13,6 +13,9 @@ import { pino } from 'pino';
 
 type Destination = ReturnType<typeof pino.destination>;
 
+// The size up to which POSIX makes a write to a pipe atomic (Linux: 4096).
+const PIPE_BUF = 4096;
+
 /** pino's destination stream: one loop pass's lines, handed to stdout's writer as one chunk. */
 class PassBatchedStdout {
   private lines: string[] = [];
@@ -34,10 +37,23 @@ class PassBatchedStdout {
 
   private writePass() {
     this.scheduled = false;
-    if (this.lines.length === 0) return;
-    const chunk = this.lines.join('');
+    const lines = this.lines;
     this.lines = [];
-    this.out.write(chunk);
+    // Whole lines, at most PIPE_BUF bytes a write: a pipe takes such a write in one piece, so the
+    // lines of --workers processes sharing one stdout never interleave mid-line.
+    let chunk = '';
+    let bytes = 0;
+    for (const line of lines) {
+      const size = Buffer.byteLength(line);
+      if (bytes > 0 && bytes + size > PIPE_BUF) {
+        this.out.write(chunk);
+        chunk = '';
+        bytes = 0;
+      }
+      chunk += line;
+      bytes += size;
+    }
+    if (bytes > 0) this.out.write(chunk);
   }
 
   /** pino calls this to flush (and so does the exit hook above). */

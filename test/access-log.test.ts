@@ -1,5 +1,7 @@
-// The access log through the real CLI, stdout redirected to a file: under a burst it keeps one line
-// per request, none dropped, and what is still pending when the server stops is written before it exits.
+// The access log through the real CLI: under a burst it keeps one line per request, none dropped;
+// what is still pending when the server stops is written before it exits; a stdout that stops
+// draining holds the server up rather than losing lines; the processes of --workers sharing one
+// stdout pipe never cut into each other's lines.
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -13,6 +15,14 @@ after(async () => {
   await killAllChildren();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** The lines of `stdout` that carry `marker`, each parsed (a line cut or interleaved fails to parse). */
+function markedLines(stdout: string, marker: string) {
+  return stdout
+    .split('\n')
+    .filter((line) => line.includes(marker))
+    .map((line) => JSON.parse(line) as { msg: string; statusCode: number; url: string });
+}
 
 /** Writes `count` pipelined GETs of `path` on one connection and resolves when every answer has come back. */
 function pipelined(url: string, path: string, count: number): Promise<number[]> {
@@ -51,11 +61,25 @@ test('a burst of requests with long URLs: one access-log line each, none dropped
 
   const exit = await server.stop('SIGTERM', 30_000);
   assert.equal(exit.code, 0);
-  const lines = server
-    .stdout()
-    .split('\n')
-    .filter((line) => line.includes(marker))
-    .map((line) => JSON.parse(line) as { msg: string; statusCode: number; url: string });
+  const lines = markedLines(server.stdout(), marker);
   assert.equal(lines.length, connections * perConnection, 'one line per request');
   assert.ok(lines.every((line) => line.msg === 'request completed' && line.statusCode === 401 && line.url === path));
+});
+
+test('two --workers, one stdout pipe that stops draining for a while: every line whole, none lost', { timeout: 120_000 }, async () => {
+  const server = await startCliServer(['--port', '0', '--workers', '2', '--db', `sqlite:${join(dir, 'workers.db')}`, '--log-level', 'info']);
+  // Nobody reads the pipe for a second: it fills, and both workers' writes wait for room.
+  server.child.stdout!.pause();
+  setTimeout(() => server.child.stdout!.resume(), 1_000);
+  const marker = `stalled-${Date.now()}`;
+  const path = `/v1.0/me/onlineMeetings?${marker}=${'y'.repeat(2000)}`;
+  const statuses = (await Promise.all(Array.from({ length: 32 }, () => pipelined(server.url, path, 32)))).flat();
+  assert.equal(statuses.length, 32 * 32);
+  assert.ok(statuses.every((status) => status === 401));
+
+  const exit = await server.stop('SIGTERM', 30_000);
+  assert.equal(exit.code, 0);
+  const lines = markedLines(server.stdout(), marker);
+  assert.equal(lines.length, 32 * 32, 'one line per request');
+  assert.ok(lines.every((line) => line.msg === 'request completed' && line.url === path));
 });
