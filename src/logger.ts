@@ -1,8 +1,8 @@
 // The server's logger: pino, as Fastify uses it, writing to stdout.
 //
-// The lines logged during one pass of the event loop are written together, in one synchronous
-// write, when the pass ends: a busy pass that answers 64 requests costs one system call, not 64, and
-// at rest each line still appears at once. Written asynchronously instead (sonic-boom's threadpool
+// The lines logged during one pass of the event loop are written together, synchronously, when the
+// pass ends, in writes of up to 4 KB: a busy pass that answers 64 requests costs ~4 system calls,
+// not 64, and at rest each line still appears at once. Written asynchronously instead (sonic-boom's threadpool
 // writes, one in flight at a time), the log fell behind its requests under load and dropped half the
 // access log at its memory bound; a write still in flight at exit was cut mid-line. Synchronous,
 // nothing is dropped or cut: a stdout that drains slowly slows the server rather than losing lines
@@ -16,7 +16,7 @@ type Destination = ReturnType<typeof pino.destination>;
 // The size up to which POSIX makes a write to a pipe atomic (Linux: 4096).
 const PIPE_BUF = 4096;
 
-/** pino's destination stream: one loop pass's lines, handed to stdout's writer as one chunk. */
+/** pino's destination stream: one loop pass's lines, handed to stdout's writer together. */
 class PassBatchedStdout {
   private lines: string[] = [];
   private scheduled = false;
