@@ -35,9 +35,14 @@ function pipelined(url: string, path: string, count: number): Promise<number[]> 
     socket.on('connect', () => socket.end(`GET ${path} HTTP/1.1\r\nhost: ${hostname}\r\n\r\n`.repeat(count)));
     socket.on('data', (chunk: string) => {
       received += chunk;
-      // Count status lines as they arrive; keep only the tail that may hold a split one.
-      for (const match of received.matchAll(/HTTP\/1\.1 (\d{3}) /g)) statuses.push(Number(match[1]));
-      received = received.slice(Math.max(0, received.lastIndexOf('\r\n\r\n')));
+      // Count status lines as they arrive; keep, past the last one counted, only a tail short
+      // enough to be the start of one split between chunks.
+      let counted = 0;
+      for (const match of received.matchAll(/HTTP\/1\.1 (\d{3}) /g)) {
+        statuses.push(Number(match[1]));
+        counted = match.index + match[0].length;
+      }
+      received = received.slice(Math.max(counted, received.length - 12));
       if (statuses.length >= count) socket.destroy();
     });
     socket.on('close', () => (statuses.length >= count ? resolve(statuses) : reject(new Error(`${statuses.length} of ${count} answers`))));
