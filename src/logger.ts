@@ -2,11 +2,12 @@
 //
 // The lines logged during one pass of the event loop are written together, synchronously, when the
 // pass ends, in writes of up to 4 KB: a busy pass that answers 64 requests costs ~4 system calls,
-// not 64, and at rest each line still appears at once. Written asynchronously instead (sonic-boom's threadpool
-// writes, one in flight at a time), the log fell behind its requests under load and dropped half the
-// access log at its memory bound; a write still in flight at exit was cut mid-line. Synchronous,
-// nothing is dropped or cut: a stdout that drains slowly slows the server rather than losing lines
-// (pino's own default). A write to a file or a drained pipe is a copy into the kernel.
+// not 64, and at rest each line still appears at once. Written asynchronously instead (sonic-boom's
+// threadpool writes, one in flight at a time), the log fell behind its requests under load and
+// dropped half the access log at its memory bound; a write still in flight at exit was cut
+// mid-line. Synchronous, nothing is dropped or cut: a stdout that drains slowly slows the server
+// rather than losing lines (pino's own default). A write to a file or a drained pipe is a copy
+// into the kernel.
 import { type FastifyBaseLogger, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import onExit from 'on-exit-leak-free';
 import { pino } from 'pino';

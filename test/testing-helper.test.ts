@@ -1,7 +1,6 @@
 // The test helper `graph-meetings/testing`: real servers as child processes, controlled from the test;
 // then the same helper from a separate project that installed the packed package, under node:test,
 // Vitest and Jest (the examples/), and through require().
-import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -11,6 +10,7 @@ import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ControlApiError, type GraphMeetings, startGraphMeetings } from '../src/testing/index.js';
 import { ROOT, within } from './helpers/cli.js';
+import { pollUntil } from './helpers/load.js';
 import { ALICE, BOOKING_APP, CONTOSO, DIRECTORY, FRANK } from './helpers/fixtures.js';
 import { startServer, tempDir, TEST_ADMIN_KEY } from './helpers/server.js';
 import { TestIssuer } from './helpers/test-issuer.js';
@@ -410,7 +410,7 @@ describe('startGraphMeetings', { timeout: 180_000 }, () => {
       await waitUntil(() => !isRunning(pid), 'the server to stop');
       assert.equal(existsSync(dir), false);
       // A killed process shows as a zombie while its other threads still exit and hold the port.
-      for (const deadline = Date.now() + 10_000; Date.now() < deadline && !(await connectionRefused(url)); ) await sleep(50);
+      await pollUntil('the port to close', 10_000, async () => ((await connectionRefused(url)) ? true : undefined), 50);
       assert.equal(await connectionRefused(url), true);
     });
 
