@@ -151,10 +151,8 @@ export async function buildServer(overrides: Partial<Config> = {}): Promise<Buil
     });
     app.addHook('onRequest', (request, reply, done) => {
       reply.header('request-id', request.id).header('client-request-id', clientRequestIdOf(request));
-      // Not an async hook: when nothing changed (the common case) no promise is made.
-      const catchingUp = control.refresh();
-      if (catchingUp) catchingUp.then(() => done(), done);
-      else done();
+      // Not an async hook: the requests of a pass share one check (control-state.ts), and so one promise.
+      control.refresh().then(() => done(), done);
     });
     app.addHook('onSend', async (_request, reply) => {
       // Also lets the parser reach a malformed body that came in the same packet (a bad chunk size on

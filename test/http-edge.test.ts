@@ -366,6 +366,32 @@ describe('a body over the limit: the client reads the 413', () => {
   });
 });
 
+describe('a client that closes its side after its requests', () => {
+  test('gets every answer, in order, then the close', async () => {
+    const body = JSON.stringify({ externalId: `half-closed-${randomUUID()}` });
+    const res = await rawRequest(portOf(server.url), [
+      'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' +
+        `POST ${ME} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${alice}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}` +
+        `GET /v1.0/me/onlineMeetings/no-such-meeting HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${alice}\r\n\r\n`,
+    ]);
+    assert.equal(res.error, undefined);
+    const statuses = [...res.text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((match) => Number(match[1]));
+    assert.deepEqual(statuses, [200, 201, 404], res.text.slice(0, 300));
+  });
+
+  test('a declared body over the limit, never sent, with a token not seen before: 413', async () => {
+    const fresh = await issuer.userToken(ALICE);
+    const head = `POST ${ME} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${fresh}\r\nContent-Type: application/json\r\nContent-Length: ${TEN_MB}\r\n\r\n`;
+    expectRawGraphError(await rawRequest(portOf(server.url), [head]), 413, 'RequestEntityTooLarge');
+  });
+
+  test('a body cut short by the close: 400', async () => {
+    const head = `POST ${ME} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${alice}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"externalId":`;
+    const { error } = expectRawGraphError(await rawRequest(portOf(server.url), [head]), 400, 'BadRequest');
+    assert.match(error.message, /ended before it was complete/);
+  });
+});
+
 describe('lingering close is bounded', () => {
   test('close() destroys lingering sockets and finishes promptly', { timeout: 30_000 }, async () => {
     const own = await startServer({ issuer, directory: DIRECTORY });

@@ -1,12 +1,14 @@
 // Each process's copy of the shared control record (control/ports.ts). Every request first makes
-// sure the copy is current (one cheap version check), so a fault added or a clock moved through any
-// process holds for the next request on every other. Parts of the toolkit subscribe to changes.
+// sure the copy is current (a version check), so a fault added or a clock moved through any process
+// holds for the next request on every other. Parts of the toolkit subscribe to changes.
 //
-// Where the check is a round trip (PostgreSQL), concurrent requests share it: one read answers every
-// request that arrived before the read was sent, which is all the guarantee needs (a change made
-// before a request was sent was committed before that read began). A request arriving while a read
-// is under way waits for the next one, never for the earlier answer. So a busy process makes about
-// one check per round trip rather than one per request.
+// Requests share the version reads: one read answers every request that asked before the read
+// began, which is all the guarantee needs (a change made before a request was sent was committed
+// before that read began). A read begins at the end of the event-loop pass in which it was first
+// asked for (its check phase, once the pass has taken in what arrived), or, while another read is
+// still under way (a PostgreSQL round trip), as soon as that one ends; a request never takes the
+// answer of a read that began before it asked. So a busy process reads the version once per pass
+// (SQLite) or once per round trip (PostgreSQL) rather than once per request.
 import type { ControlRecord, ControlRepository } from './ports.js';
 
 export type ControlListener = (record: ControlRecord, previous: ControlRecord | undefined) => void | Promise<void>;
@@ -15,10 +17,10 @@ export class ControlState {
   private record: ControlRecord | undefined;
   private loading: Promise<void> | undefined;
   private readonly listeners: ControlListener[] = [];
-  /** The version read under way (asynchronous stores); it may have begun before a given caller arrived. */
-  private versionRead: Promise<number> | undefined;
-  /** The read that begins once that one ends, shared by everyone who arrived meanwhile. */
-  private nextVersionRead: Promise<number> | undefined;
+  /** The check that begins next, shared by every request that asks before it begins. */
+  private nextCheck: Promise<void> | undefined;
+  /** A version read under way (asynchronous stores only). */
+  private reading: Promise<number> | undefined;
 
   constructor(private readonly repository: ControlRepository) {}
 
@@ -27,38 +29,33 @@ export class ControlState {
     this.listeners.push(listener);
   }
 
-  /** Brings the copy up to date: undefined when it already was and the store could tell at once. */
-  refresh(): Promise<void> | undefined {
-    if (this.versionRead) return this.afterVersion(this.joinNextVersionRead());
+  /** Brings the copy up to date, as of a version read that begins after this call. */
+  refresh(): Promise<void> {
+    this.nextCheck ??= new Promise<number>((resolve, reject) => {
+      const begin = () => {
+        this.nextCheck = undefined;
+        try {
+          resolve(this.readVersion());
+        } catch (error) {
+          reject(error); // a closed store, say: the requests waiting are answered with it
+        }
+      };
+      if (this.reading) this.reading.then(begin, begin);
+      else setImmediate(begin);
+    }).then((version) => (this.isCurrent(version) ? undefined : this.catchUp(version)));
+    return this.nextCheck;
+  }
+
+  private readVersion(): number | Promise<number> {
     const version = this.repository.controlVersion();
-    if (typeof version === 'number') return this.isCurrent(version) ? undefined : this.catchUp(version);
-    return this.afterVersion(this.track(version));
-  }
-
-  private afterVersion(version: Promise<number>): Promise<void> {
-    return version.then((v) => (this.isCurrent(v) ? undefined : this.catchUp(v)));
-  }
-
-  private track(read: Promise<number>): Promise<number> {
-    this.versionRead = read;
+    if (typeof version === 'number') return version;
+    const read = version;
+    this.reading = read;
     const done = () => {
-      if (this.versionRead === read) this.versionRead = undefined;
+      if (this.reading === read) this.reading = undefined;
     };
     read.then(done, done);
     return read;
-  }
-
-  private joinNextVersionRead(): Promise<number> {
-    this.nextVersionRead ??= this.versionRead!.then(
-      () => this.beginNextVersionRead(),
-      () => this.beginNextVersionRead(),
-    );
-    return this.nextVersionRead;
-  }
-
-  private beginNextVersionRead(): Promise<number> {
-    this.nextVersionRead = undefined;
-    return this.track(Promise.resolve(this.repository.controlVersion()));
   }
 
   private isCurrent(version: number): boolean {

@@ -54,9 +54,9 @@ export class MeetingIdTaken extends Error {
 
 export interface ControlRepository {
   /**
-   * The current `version` of the control record. Cheap: called on every request so that a change
-   * made through one process is seen by the next request on any other. Synchronous where the engine
-   * answers at once (SQLite), so the check then costs no promise.
+   * The current `version` of the control record, so that a change made through one process is seen
+   * by the next request on any other: read once per event-loop pass, or per round trip, for the
+   * requests that share it (control-state.ts). Synchronous where the engine answers at once (SQLite).
    */
   controlVersion(): number | Promise<number>;
   readControl(): Promise<ControlRecord>;

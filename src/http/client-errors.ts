@@ -132,7 +132,14 @@ export function createEdgeGuard(options: { bodyLimit: number; linger?: LingerBou
         socket.destroy();
         return;
       }
-      const graphError = clientErrorFor(error, maxHeaderSize);
+      // The client ended the connection before the body it declared: a request still on its way to
+      // its answer (its control check is made at the end of the loop pass) would have refused a
+      // declared body over the limit without reading it, so that is the answer, whenever the end came.
+      const declared = Number(inFlight?.req?.headers['content-length']);
+      const graphError =
+        error.code === 'HPE_INVALID_EOF_STATE' && declared > options.bodyLimit
+          ? graphErrors.payloadTooLarge(options.bodyLimit)
+          : clientErrorFor(error, maxHeaderSize);
       // The code only: the error also carries the raw bytes (tokens included).
       log?.debug({ code: error.code, status: graphError.status }, 'client error');
       answerRaw(socket, graphError);
@@ -141,6 +148,11 @@ export function createEdgeGuard(options: { bodyLimit: number; linger?: LingerBou
     register(app) {
       log = app.log;
       const server = app.server;
+      // A client that half-closes once its requests are sent (HTTP/1.0 scripts, `nc`) still gets
+      // every answer, then the close: Node's default ends the connection at the client's FIN,
+      // dropping the answers not yet written (any request still waiting on its control check or
+      // its database). Node reads this server property at each FIN.
+      (server as typeof server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
       // Final answer instead of 100 Continue when the declared body is already too large.
       server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
         if (!(Number(request.headers['content-length']) > options.bodyLimit)) response.writeContinue();
