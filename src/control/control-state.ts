@@ -47,9 +47,8 @@ export class ControlState {
   }
 
   private readVersion(): number | Promise<number> {
-    const version = this.repository.controlVersion();
-    if (typeof version === 'number') return version;
-    const read = version;
+    const read = this.repository.controlVersion();
+    if (typeof read === 'number') return read;
     this.reading = read;
     const done = () => {
       if (this.reading === read) this.reading = undefined;
