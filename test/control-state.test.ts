@@ -159,9 +159,11 @@ describe('control state under load, across processes', () => {
     await issuer?.stop();
   });
 
-  const busyOther = async (db: string) => {
+  /** `database` names the store, given the test's scratch directory (removed afterwards). */
+  const busyOther = async (database: (dir: string) => string | Promise<string>) => {
     const alice = await issuer.userToken(ALICE);
     const dir = tempDir();
+    const db = await database(dir);
     const directory = writeDirectory(dir, DIRECTORY);
     const args = ['--port', '0', '--db', db, '--auth', 'oidc', '--issuer', issuer.url, '--directory', directory, '--log-level', 'warn', '--admin-key', TEST_ADMIN_KEY];
     const [a, b] = [await startCliServer(args), await startCliServer(args)];
@@ -194,15 +196,10 @@ describe('control state under load, across processes', () => {
   };
 
   test('SQLite: a clock set through one process holds for the next request on a busy other one, every time', async () => {
-    const dir = tempDir();
-    try {
-      await busyOther(`sqlite:${join(dir, 'meetings.db')}`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await busyOther((dir) => `sqlite:${join(dir, 'meetings.db')}`);
   });
 
   test('PostgreSQL: a clock set through one process holds for the next request on a busy other one, every time', async () => {
-    await busyOther(await freshDatabase((await testPostgres()).url));
+    await busyOther(async () => freshDatabase((await testPostgres()).url));
   });
 });
