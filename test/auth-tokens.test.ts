@@ -194,6 +194,18 @@ describe('bearer token validation (POST /v1.0/me/onlineMeetings/createOrGet)', (
     await expectMeeting(server.request(`${ME}/createOrGet`, { method: 'POST', headers, json: externalId('scheme') }), 201);
   });
 
+  test('spaces around the token are allowed; a space or tab inside the value makes it no token', async () => {
+    const token = await issuer.userToken(ALICE);
+    const withAuthorization = (authorization: string, key: string) =>
+      server.request(`${ME}/createOrGet`, { method: 'POST', headers: { authorization }, json: externalId(key) });
+    await expectMeeting(withAuthorization(`Bearer   ${token}  `, 'spaced'), 201);
+    await expectMeeting(withAuthorization(`Bearer\t${token}`, 'tab'), 201);
+    for (const [split, name] of [[`${token} ${token}`, 'two values'], [`${token.slice(0, 40)}\t${token.slice(40)}`, 'a tab inside']] as const) {
+      const response = await withAuthorization(`Bearer ${split}`, name);
+      assert.equal(response.status, 401, name);
+    }
+  });
+
   test("a verified token's signature is not reused for other claims or another header: the whole token is checked", async () => {
     const token = await issuer.userToken(ALICE, READ);
     // Verified, and cached for its lifetime.

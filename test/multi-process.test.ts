@@ -101,6 +101,34 @@ describe('two processes on one SQLite file', () => {
     assert.equal(new Set(outcomes.map((o) => o.id)).size, 40);
   });
 
+  test('a meeting read again and again on one process: a change or delete through the other is seen by its next request', async () => {
+    const [reader, writer] = servers;
+    const key = 'changed-on-the-other';
+    const item = (id: string) => `/v1.0/me/onlineMeetings/${encodeURIComponent(id)}`;
+    const subjectOn = async (server: CliServer, id: string) => {
+      const response = await server.request(item(id), { token: aliceToken });
+      return response.status === 200 ? ((await response.json()) as { subject: string }).subject : response.status;
+    };
+    let { id } = await createOrGet(reader!, aliceToken, key);
+    for (let round = 0; round < 10; round++) {
+      // Read twice on the reader (the second read may be answered from its memory), then change on the writer.
+      await subjectOn(reader!, id);
+      await createOrGet(reader!, aliceToken, key);
+      const patched = await writer!.request(item(id), { method: 'PATCH', token: aliceToken, json: { subject: `round ${round}` } });
+      assert.equal(patched.status, 200);
+      assert.equal(await subjectOn(reader!, id), `round ${round}`);
+      const viaKey = await reader!.request(CREATE_OR_GET, { token: aliceToken, json: { externalId: key } });
+      assert.equal(((await viaKey.json()) as { subject: string }).subject, `round ${round}`);
+      if (round % 3 === 2) {
+        assert.equal((await writer!.request(item(id), { method: 'DELETE', token: aliceToken })).status, 204);
+        assert.equal(await subjectOn(reader!, id), 404);
+        const recreated = await createOrGet(reader!, aliceToken, key);
+        assert.equal(recreated.status, 201, 'the key is free once its meeting is deleted');
+        id = recreated.id;
+      }
+    }
+  });
+
   test('after a restart the same key returns 200 with the same id, and GET by id works', async () => {
     const first = await createOrGet(servers[0]!, aliceToken, 'survives-restart');
     assert.equal(first.status, 201);

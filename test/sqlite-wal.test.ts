@@ -6,26 +6,16 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { buildMeeting } from '../src/domain/build-meeting.js';
 import { expiryCutoff } from '../src/domain/expiry.js';
-import { instantAt } from '../src/domain/instant.js';
 import { openStore } from '../src/store/open-store.js';
+import { meetingFor } from './helpers/meetings.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'graph-meetings-wal-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const TENANT = '11111111-2222-3333-4444-555555555555';
-const organizer = { tenantId: TENANT, id: 'aaaaaaaa-0000-0000-0000-000000000001', userPrincipalName: 'o@test.example', displayName: 'Organizer' };
+const ORGANIZER = 'aaaaaaaa-0000-0000-0000-000000000001';
 const MB = 1024 * 1024;
-
-function newMeeting(externalId: string) {
-  const nowMs = Date.now();
-  return buildMeeting(
-    { organizer, externalId, start: instantAt(nowMs), end: instantAt(nowMs + 3_600_000), subject: 'load', attendees: [] },
-    nowMs,
-    'https://meetings.test',
-  );
-}
 
 test('6000 creates from 48 concurrent clients: the WAL is restarted before 48 MB, and every meeting is stored once', async (t) => {
   const path = join(dir, 'wal.db');
@@ -38,7 +28,7 @@ test('6000 creates from 48 concurrent clients: the WAL is restarted before 48 MB
     await Promise.all(
       Array.from({ length: 48 }, async (_, client) => {
         for (let i = 0; i < 125; i++) {
-          const { meeting, created } = await store.insertOrGetMeeting(newMeeting(`wal-${client}-${i}`), expiryCutoff(Date.now()));
+          const { meeting, created } = await store.insertOrGetMeeting(meetingFor(TENANT, ORGANIZER, `wal-${client}-${i}`), expiryCutoff(Date.now()));
           assert.ok(created);
           ids.push(meeting.properties.id);
           largestWal = Math.max(largestWal, walBytes());

@@ -6,36 +6,22 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { buildMeeting } from '../src/domain/build-meeting.js';
 import type { DirectorySeed, DirectoryUser } from '../src/domain/directory.js';
 import { expiryCutoff } from '../src/domain/expiry.js';
-import { formatInstant, instantAt } from '../src/domain/instant.js';
-import type { Meeting, MeetingProperties } from '../src/domain/meeting.js';
+import { formatInstant } from '../src/domain/instant.js';
+import type { Meeting } from '../src/domain/meeting.js';
 import { openStore } from '../src/store/open-store.js';
 import type { Store } from '../src/store/store.js';
+import { meetingFor } from './helpers/meetings.js';
 import { freshDatabase as freshPostgresDatabase, testPostgres } from './helpers/postgres-cluster.js';
 
 type Opener = () => Promise<Store>;
 /** Makes an empty database; the returned opener opens a store on it (each call: another "process"). */
 type FreshDatabase = () => Promise<Opener>;
 
-const HOUR_MS = 3_600_000;
-const PUBLIC_URL = 'https://meetings.test';
 
 const sqliteRoot = mkdtempSync(join(tmpdir(), 'graph-meetings-store-contract-'));
 after(() => rmSync(sqliteRoot, { recursive: true, force: true }));
-
-/** A realistic new meeting (buildMeeting), optionally with some properties overridden. */
-function meetingFor(tenantId: string, organizerId: string, externalId: string | null, override: Partial<MeetingProperties> = {}): Meeting {
-  const nowMs = Date.now();
-  const organizer: DirectoryUser = { tenantId, id: organizerId, userPrincipalName: `${organizerId}@test.example`, displayName: 'Organizer' };
-  const built = buildMeeting(
-    { organizer, externalId, start: instantAt(nowMs), end: instantAt(nowMs + HOUR_MS), subject: 'subject', attendees: [] },
-    nowMs,
-    PUBLIC_URL,
-  );
-  return { ...built, properties: { ...built.properties, ...override } };
-}
 
 const now = () => expiryCutoff(Date.now());
 const key = () => `key-${randomUUID()}`;
@@ -699,10 +685,34 @@ function contract(engine: string, fresh: FreshDatabase) {
   });
 }
 
+/** The store, with a version check made before each of its calls (a failed check, on a closed store, is ignored). */
+function checkedBeforeEveryCall(store: Store): Store {
+  return new Proxy(store, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property);
+      if (typeof value !== 'function' || property === 'close') return value;
+      return (...args: unknown[]) => {
+        try {
+          target.control.controlVersion();
+        } catch {
+          // the call itself reports the closed store
+        }
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
 // One line per engine. (At the end: the suites are declared synchronously and use the helpers above.)
 contract('sqlite', async () => {
   const url = `sqlite:${mkdtempSync(join(sqliteRoot, 'db-'))}/x.db`;
   return () => openStore(url);
+});
+// SQLite again, as the server uses it: a control-version check before every call (each request waits
+// for one), which arms the store's cache of recent meetings (src/store/sqlite/recent-meetings.ts).
+contract('sqlite, a version check before every call', async () => {
+  const url = `sqlite:${mkdtempSync(join(sqliteRoot, 'db-'))}/x.db`;
+  return async () => checkedBeforeEveryCall(await openStore(url));
 });
 contract('postgres', async () => {
   const url = await freshPostgresDatabase((await testPostgres()).url);

@@ -57,6 +57,8 @@ export interface ControlRepository {
    * The current `version` of the control record, so that a change made through one process is seen
    * by the next request on any other: read once per event-loop pass, or per round trip, for the
    * requests that share it (control-state.ts). Synchronous where the engine answers at once (SQLite).
+   * Every request waits for a check that began after it arrived, so an adapter may also take the
+   * check as the point from which it answers them (SQLite's cache of recent meetings, revalidated here).
    */
   controlVersion(): number | Promise<number>;
   readControl(): Promise<ControlRecord>;

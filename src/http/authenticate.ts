@@ -30,11 +30,20 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   return bearerOf(request.headers.authorization);
 }
 
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+// Header values are Latin-1: these are all the characters \s matches in one.
+const LATIN1_SPACES = [' ', '\t', '\n', '\r', '\v', '\f', '\u00a0'];
+
 /** The token of an `Authorization: Bearer …` header value. */
 export function bearerOf(header: string | string[] | undefined): string | undefined {
   if (typeof header !== 'string') return undefined;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return match?.[1];
+  // The usual form, found by a few memchr-speed scans: the regular expression walks a ~1 KB token
+  // character by character on every request.
+  if (header.startsWith('Bearer ') && header.length > 7) {
+    const token = header.slice(7);
+    if (!LATIN1_SPACES.some((space) => token.includes(space))) return token;
+  }
+  return BEARER.exec(header)?.[1];
 }
 
 /** Token verification plus the admission steps, shared by every API route. */

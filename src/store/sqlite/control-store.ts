@@ -15,6 +15,8 @@ export class SqliteControlStore implements ControlRepository {
   constructor(
     private readonly db: Database.Database,
     private readonly write: Write,
+    /** Told after every version check: the moment from which the requests waiting on it are served. */
+    private readonly afterVersionCheck: () => void,
   ) {
     this.s = {
       version: db.prepare<[], number>('SELECT version FROM control_state WHERE id = 1').pluck(),
@@ -76,7 +78,9 @@ export class SqliteControlStore implements ControlRepository {
   }
 
   controlVersion(): number {
-    return Number(this.s.version.get());
+    const version = Number(this.s.version.get());
+    this.afterVersionCheck();
+    return version;
   }
 
   async readControl(): Promise<ControlRecord> {

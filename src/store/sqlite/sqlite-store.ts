@@ -13,6 +13,7 @@ import { MIGRATIONS } from '../migrations.js';
 import type { StoreObserver } from '../observer.js';
 import { BUSY_TIMEOUT_MS, INSERT_MEETING, insertOrGetStep, LIVE_MEETING_BY_KEY } from './statements.js';
 import { SqliteWriter } from './writer.js';
+import { RecentMeetings } from './recent-meetings.js';
 import { SqliteControlStore } from './control-store.js';
 import { SqliteAttendanceStore } from './attendance-store.js';
 import { SqliteBrowseStore } from './browse-store.js';
@@ -26,6 +27,7 @@ export class SqliteStore implements Store {
   readonly attendance: SqliteAttendanceStore;
   readonly browse: SqliteBrowseStore;
   readonly directoryAdmin;
+  private readonly recent: RecentMeetings;
 
   private constructor(
     private readonly db: Database.Database,
@@ -86,7 +88,8 @@ export class SqliteStore implements Store {
       claimCode: db.prepare('INSERT INTO redeemed_codes (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING'),
       ping: db.prepare('SELECT 1'),
     };
-    this.control = new SqliteControlStore(db, (work) => this.write(work));
+    this.recent = new RecentMeetings(db);
+    this.control = new SqliteControlStore(db, (work) => this.write(work), () => this.recent.revalidate());
     this.attendance = new SqliteAttendanceStore(db, (work) => this.write(work));
     this.browse = new SqliteBrowseStore(db);
     this.directoryAdmin = sqliteDirectoryAdmin(db);
@@ -106,8 +109,15 @@ export class SqliteStore implements Store {
   }
 
   async findLiveMeetingByKey(tenantId: string, organizerId: string, externalId: string, expiryCutoff: string) {
-    const row = this.statements.liveMeetingByKey.get(normalizeId(tenantId), normalizeId(organizerId), externalId, expiryCutoff);
-    return row ? meetingFromRow(row) : undefined;
+    const tenant = normalizeId(tenantId);
+    const organizer = normalizeId(organizerId);
+    const recent = this.recent.liveByKey(tenant, organizer, externalId, expiryCutoff);
+    if (recent) return recent;
+    const row = this.statements.liveMeetingByKey.get(tenant, organizer, externalId, expiryCutoff);
+    if (!row) return undefined;
+    const meeting = meetingFromRow(row);
+    this.recent.rememberByKey(tenant, organizer, externalId, meeting);
+    return meeting;
   }
 
   async insertOrGetMeeting(meeting: Meeting, expiryCutoff: string): Promise<InsertOrGetResult> {
@@ -117,12 +127,20 @@ export class SqliteStore implements Store {
       ? await this.writer.insertOrGet(columns, expiryCutoff)
       : this.write(() => insertOrGetStep(this.statements.insertMeeting, this.statements.liveMeetingByKey, columns, expiryCutoff));
     if ('failed' in outcome) throw new Error(outcome.failed);
+    // The writer's commit may have replaced an expired meeting under this key.
+    if (outcome.created) this.recent.forget();
     return outcome.created ? { meeting, created: true } : { meeting: meetingFromRow(outcome.row), created: false };
   }
 
   async getMeeting(tenantId: string, meetingId: string) {
-    const row = this.statements.meetingById.get(meetingId, normalizeId(tenantId));
-    return row ? meetingFromRow(row) : undefined;
+    const tenant = normalizeId(tenantId);
+    const recent = this.recent.byMeetingId(tenant, meetingId);
+    if (recent) return recent;
+    const row = this.statements.meetingById.get(meetingId, tenant);
+    if (!row) return undefined;
+    const meeting = meetingFromRow(row);
+    this.recent.rememberById(tenant, meetingId, meeting);
+    return meeting;
   }
 
   async findMeetings(tenantId: string, lookup: MeetingLookup) {
