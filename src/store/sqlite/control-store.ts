@@ -5,18 +5,22 @@ import { type ControlRecord, type ControlRepository, MeetingIdTaken, type ResetS
 import { DIRECTORY_ADMIN_TABLES, tenantCredentialReads } from '../directory-admin.js';
 import { normalizeId } from '../rows.js';
 import { policiesFromRows, policyRows, snapshotCredentialWrites, snapshotMeetingColumns } from '../snapshot-rows.js';
+import type { ChangeMarks } from './change-marks.js';
 import { runWork, runWrite } from './directory-admin-store.js';
 
 type Write = <T>(work: () => T) => T;
 
 export class SqliteControlStore implements ControlRepository {
   private readonly s;
+  /** The version last read, and the change marks as they stood just before. */
+  private known: { others: number; own: number; version: number } | undefined;
 
   constructor(
     private readonly db: Database.Database,
     private readonly write: Write,
-    /** Told after every version check: the moment from which the requests waiting on it are served. */
-    private readonly afterVersionCheck: () => void,
+    private readonly marks: ChangeMarks,
+    /** Told at every version check (the point from which the requests waiting on it are served), with `marks.others()` read there. */
+    private readonly atVersionCheck: (othersMark: number) => void,
   ) {
     this.s = {
       version: db.prepare<[], number>('SELECT version FROM control_state WHERE id = 1').pluck(),
@@ -78,8 +82,14 @@ export class SqliteControlStore implements ControlRepository {
   }
 
   controlVersion(): number {
+    // One read transaction while nothing has changed: the version is read again only after a commit.
+    const others = this.marks.others();
+    this.atVersionCheck(others);
+    const own = this.marks.own();
+    const known = this.known;
+    if (known && known.others === others && known.own === own) return known.version;
     const version = Number(this.s.version.get());
-    this.afterVersionCheck();
+    this.known = { others, own, version };
     return version;
   }
 

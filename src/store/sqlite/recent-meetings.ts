@@ -10,8 +10,8 @@
 //   creator is answered;
 // - this connection's own writes: total_changes(), compared at every lookup (~40 ns, no transaction).
 // Until the first check the cache is not used at all.
-import type Database from 'better-sqlite3';
 import type { Meeting } from '../../domain/meeting.js';
+import type { ChangeMarks } from './change-marks.js';
 
 /** Entries per index; each shares its frozen meeting with the rows' parse cache (rows.ts). */
 const LIMIT = 1024;
@@ -19,21 +19,15 @@ const LIMIT = 1024;
 export class RecentMeetings {
   private readonly byKey = new Map<string, Meeting>();
   private readonly byId = new Map<string, Meeting>();
-  private readonly dataVersionOf: Database.Statement<[], number>;
-  private readonly totalChangesOf: Database.Statement<[], number>;
-  private dataVersion: number | undefined;
-  private totalChanges = 0;
+  private othersMark: number | undefined;
+  private ownMark = 0;
 
-  constructor(db: Database.Database) {
-    this.dataVersionOf = db.prepare<[], number>('PRAGMA data_version').pluck();
-    this.totalChangesOf = db.prepare<[], number>('SELECT total_changes()').pluck();
-  }
+  constructor(private readonly marks: ChangeMarks) {}
 
-  /** At a control-version check: anything committed by another connection since the last one empties the cache. */
-  revalidate() {
-    const version = this.dataVersionOf.get()!;
-    if (version !== this.dataVersion) this.forget();
-    this.dataVersion = version;
+  /** At a control-version check, given `marks.others()` read there: another connection's commit since the last one empties the cache. */
+  revalidate(othersMark: number) {
+    if (othersMark !== this.othersMark) this.forget();
+    this.othersMark = othersMark;
   }
 
   forget() {
@@ -61,11 +55,11 @@ export class RecentMeetings {
   }
 
   private usable(): boolean {
-    if (this.dataVersion === undefined) return false;
-    const changes = this.totalChangesOf.get()!;
-    if (changes !== this.totalChanges) {
+    if (this.othersMark === undefined) return false;
+    const own = this.marks.own();
+    if (own !== this.ownMark) {
       this.forget();
-      this.totalChanges = changes;
+      this.ownMark = own;
     }
     return true;
   }

@@ -14,6 +14,7 @@ import type { StoreObserver } from '../observer.js';
 import { BUSY_TIMEOUT_MS, INSERT_MEETING, insertOrGetStep, LIVE_MEETING_BY_KEY } from './statements.js';
 import { SqliteWriter } from './writer.js';
 import { RecentMeetings } from './recent-meetings.js';
+import { ChangeMarks } from './change-marks.js';
 import { SqliteControlStore } from './control-store.js';
 import { SqliteAttendanceStore } from './attendance-store.js';
 import { SqliteBrowseStore } from './browse-store.js';
@@ -88,8 +89,9 @@ export class SqliteStore implements Store {
       claimCode: db.prepare('INSERT INTO redeemed_codes (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING'),
       ping: db.prepare('SELECT 1'),
     };
-    this.recent = new RecentMeetings(db);
-    this.control = new SqliteControlStore(db, (work) => this.write(work), () => this.recent.revalidate());
+    const marks = new ChangeMarks(db);
+    this.recent = new RecentMeetings(marks);
+    this.control = new SqliteControlStore(db, (work) => this.write(work), marks, (othersMark) => this.recent.revalidate(othersMark));
     this.attendance = new SqliteAttendanceStore(db, (work) => this.write(work));
     this.browse = new SqliteBrowseStore(db);
     this.directoryAdmin = sqliteDirectoryAdmin(db);
