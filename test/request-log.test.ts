@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Ajv } from 'ajv';
 import ajvFormats from 'ajv-formats';
 import { redactJson, Scrubber, SENSITIVE_REQUEST_KEYS } from '../src/control/redaction.js';
-import { KEPT_TEXT_BYTES, type LoggedRequest, RequestLog } from '../src/control/request-log.js';
+import { KEPT_TEXT_BYTES, type KeptTexts, type LoggedRequest, RequestLog } from '../src/control/request-log.js';
 import { MAX_LOGGED_BODY_CHARS } from '../src/http/request-log-hooks.js';
 import { runCli } from './helpers/cli.js';
 import { ALICE, BOB, CONTOSO, CRM_APP, DIRECTORY, FABRIKAM, FRANK } from './helpers/fixtures.js';
@@ -410,6 +410,7 @@ describe('HAR', () => {
       const { send, wait, receive } = entry.timings;
       assert.ok(Math.abs(entry.time - (send + wait + receive)) < 1e-6, 'time is the sum of the timings');
       assert.equal(new URL(entry.request.url).origin, server.url);
+      assert.equal(entry.request.httpVersion, 'HTTP/1.1', 'as the client (fetch) spoke it');
       assert.ok(Date.parse(entry.startedDateTime) > 0);
     }
     const [post, list, notFound] = entries;
@@ -634,22 +635,32 @@ describe('size', () => {
     }
   });
 
-  test("the ring's text slots keep a text that fills one to the byte and refuse one a byte over", () => {
+  test("the ring's text slots keep texts that fill one to the byte and refuse one a byte over", () => {
     const log = new RequestLog(2);
-    const pending = (name: string) => ({ build: (text: string | undefined) => ({ requestId: name, responseText: text ?? null }) as LoggedRequest });
+    const pending = (name: string) => ({ build: (kept: KeptTexts | undefined) => ({ requestId: name, responseText: kept?.join('|') ?? null }) as LoggedRequest });
     const texts = {
       full: '€'.repeat(Math.floor(KEPT_TEXT_BYTES / 3)) + 'é', // 3-byte characters, then a 2-byte one: exactly full
       over: 'a'.repeat(KEPT_TEXT_BYTES - 3) + '🙂', // the last character crosses the end
       ascii: 'a'.repeat(KEPT_TEXT_BYTES + 1),
     };
     assert.equal(Buffer.byteLength(texts.full), KEPT_TEXT_BYTES);
-    assert.equal(log.add(pending('full'), texts.full), true);
-    assert.equal(log.add(pending('over'), texts.over), false);
-    // The entry whose text was refused gets none from the log (its caller keeps it).
-    assert.deepEqual(log.find().map((e) => [e.requestId, e.responseText]), [['over', null], ['full', texts.full]]);
-    assert.equal(log.add(pending('ascii'), texts.ascii), false);
-    assert.equal(log.add(pending('short'), 'short'), true);
+    assert.equal(log.add(pending('full'), [texts.full.slice(0, 5), texts.full.slice(5)]), true);
+    assert.equal(log.add(pending('over'), [texts.over]), false);
+    // The entry whose texts were refused gets none from the log (its caller keeps them).
+    assert.deepEqual(log.find().map((e) => [e.requestId, e.responseText]), [['over', null], ['full', `${texts.full.slice(0, 5)}|${texts.full.slice(5)}`]]);
+    assert.equal(log.add(pending('ascii'), ['a', texts.ascii.slice(1)]), false);
+    assert.equal(log.add(pending('short'), ['short']), true);
     assert.deepEqual(log.find().map((e) => [e.requestId, e.responseText]), [['short', 'short'], ['ascii', null]]);
+  });
+
+  test('a slot gives its texts back each as it was: empty, missing, multi-byte and lone surrogates', () => {
+    const log = new RequestLog(1);
+    let given: KeptTexts | undefined;
+    const texts = ['', undefined, 'é🙂€', 'lone \ud800 surrogate', undefined, 'plain', ''];
+    assert.equal(log.add({ build: (kept) => ((given = kept), { requestId: 'x' } as LoggedRequest) }, texts), true);
+    log.find();
+    // A lone surrogate comes back as U+FFFD (one unit, as UTF-8 writes it), every other text exactly.
+    assert.deepEqual(given, texts.map((t) => t?.replace('\ud800', '\ufffd')));
   });
 });
 

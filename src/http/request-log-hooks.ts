@@ -14,7 +14,7 @@ import {
   SENSITIVE_RESPONSE_KEYS,
   truncate,
 } from '../control/redaction.js';
-import type { LoggedRequest, RequestLog } from '../control/request-log.js';
+import type { KeptTexts, LoggedRequest, RequestLog } from '../control/request-log.js';
 import { verifiedTokenOf } from '../auth/token-verifier.js';
 import { bearerOf } from './authenticate.js';
 
@@ -48,8 +48,8 @@ class Capture {
   /** The bearer token, which no logged field may show: the verifier's cached copy when it has one. */
   bearer: string | undefined;
   /** REQUEST_HEADERS' and RESPONSE_HEADERS' values, in those orders. */
-  requestHeaders: (string | undefined)[] = NO_HEADERS;
-  responseHeaders: (string | undefined)[] = NO_HEADERS;
+  requestHeaders: readonly (string | undefined)[] = NO_HEADERS;
+  responseHeaders: readonly (string | undefined)[] = NO_HEADERS;
   protocol = '';
   host = '';
   httpVersion = '';
@@ -106,9 +106,49 @@ class Capture {
     return true;
   }
 
-  build(keptText: string | undefined): LoggedRequest | undefined {
+  /**
+   * The texts the log may keep off the heap for this entry: the answer's body (when a string), the
+   * request body (as JSON text), this request's own strings, then (from HEADERS_AT) the headers.
+   */
+  texts(): KeptTexts {
+    const body = this.body;
+    return [
+      typeof this.payload === 'string' ? this.payload : undefined,
+      typeof body === 'string' ? body : isParsedJson(body) ? JSON.stringify(body) : undefined,
+      this.id,
+      this.originalUrl,
+      this.host,
+      this.httpVersion,
+      ...this.requestHeaders,
+      ...(this.responseHeaders.length > 0 ? this.responseHeaders : NO_RESPONSE_HEADERS),
+    ];
+  }
+
+  /** The log holds this entry's texts now: drop the copies, to be given back to `build`. */
+  release() {
+    if (typeof this.payload === 'string') this.payload = KEPT_BY_LOG;
+    if (typeof this.body === 'string') this.body = KEPT_BY_LOG;
+    else if (isParsedJson(this.body)) this.body = KEPT_AS_JSON;
+    this.id = this.originalUrl = this.host = this.httpVersion = '';
+    this.requestHeaders = this.responseHeaders = NO_HEADERS;
+  }
+
+  private restore(kept: KeptTexts) {
+    const [payload, body, id, originalUrl, host, httpVersion] = kept;
+    if (this.payload === KEPT_BY_LOG) this.payload = payload;
+    if (this.body === KEPT_BY_LOG) this.body = body;
+    else if (this.body === KEPT_AS_JSON) this.body = JSON.parse(body!);
+    this.id = id!;
+    this.originalUrl = originalUrl!;
+    this.host = host!;
+    this.httpVersion = httpVersion!;
+    this.requestHeaders = kept.slice(HEADERS_AT, HEADERS_AT + REQUEST_HEADERS.length);
+    this.responseHeaders = kept.slice(HEADERS_AT + REQUEST_HEADERS.length);
+  }
+
+  build(kept: KeptTexts | undefined): LoggedRequest | undefined {
     try {
-      if (this.payload === KEPT_BY_LOG) this.payload = keptText;
+      if (kept) this.restore(kept);
       return buildEntry(this);
     } catch (error) {
       // The log is a testing aid: an entry it cannot build is left out.
@@ -126,9 +166,19 @@ class Capture {
   }
 }
 
-const NO_HEADERS: (string | undefined)[] = [];
-/** A capture's payload once the log holds the answer's text for it (handed back to `build`). */
+const NO_HEADERS: readonly (string | undefined)[] = [];
+/** Where the headers begin in a capture's texts(). */
+const HEADERS_AT = 6;
+const NO_RESPONSE_HEADERS: readonly undefined[] = RESPONSE_HEADERS.map(() => undefined);
+/** A capture's payload or body once the log holds its text (handed back to `build`). */
 const KEPT_BY_LOG = Symbol('kept by the request log');
+/** A capture's parsed JSON body once the log holds its JSON text. */
+const KEPT_AS_JSON = Symbol('kept by the request log as JSON text');
+
+/** A body a JSON parser made (an object or array), which its JSON text stands for exactly. */
+function isParsedJson(body: unknown): body is object {
+  return typeof body === 'object' && body !== null && !Buffer.isBuffer(body);
+}
 // Connections with requests still unanswered, for those the connection's end leaves without an answer.
 const UNANSWERED = Symbol('unanswered requests');
 type TrackedSocket = Socket & { [UNANSWERED]?: Set<Capture> };
@@ -154,10 +204,7 @@ export function registerRequestLogHooks(app: FastifyInstance, log: RequestLog) {
     if (!capture.answered(dropped)) return;
     if (BATCH_PATH.test(capture.originalUrl)) batches.end(capture.authorization, capture.id);
     if (capture.mayBeLarge) log.add(capture.build(undefined) ?? { build: () => undefined });
-    else {
-      const text = typeof capture.payload === 'string' ? capture.payload : undefined;
-      if (log.add(capture, text)) capture.payload = KEPT_BY_LOG; // the log holds it now, off the heap
-    }
+    else if (log.add(capture, capture.texts())) capture.release(); // the log holds them now, off the heap
   };
 
   app.addHook('onRequest', (request, reply, done) => {
