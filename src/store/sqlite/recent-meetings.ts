@@ -13,6 +13,8 @@
 import type { Meeting } from '../../domain/meeting.js';
 import type { ChangeMarks } from './change-marks.js';
 
+type Read = () => Meeting | undefined;
+
 /** Entries per index; each shares its frozen meeting with the rows' parse cache (rows.ts). */
 const LIMIT = 1024;
 
@@ -35,23 +37,23 @@ export class RecentMeetings {
     this.byId.clear();
   }
 
-  /** A live meeting (expiring after the cutoff) by its createOrGet key, as the query would find it. */
-  liveByKey(tenantId: string, organizerId: string, externalId: string, expiryCutoff: string): Meeting | undefined {
-    if (!this.usable()) return undefined;
-    const meeting = this.byKey.get(keyOf(tenantId, organizerId, externalId));
-    return meeting && meeting.properties.expiryDateTime > expiryCutoff ? meeting : undefined;
+  /** A live meeting (expiring after the cutoff) by its createOrGet key: remembered, or `read` from the database. */
+  liveByKey(tenantId: string, organizerId: string, externalId: string, expiryCutoff: string, read: Read): Meeting | undefined {
+    return this.through(this.byKey, keyOf(tenantId, organizerId, externalId), read, (m) => m.properties.expiryDateTime > expiryCutoff);
   }
 
-  byMeetingId(tenantId: string, meetingId: string): Meeting | undefined {
-    return this.usable() ? this.byId.get(keyOf(tenantId, meetingId)) : undefined;
+  /** A meeting by its id: remembered, or `read` from the database. */
+  byMeetingId(tenantId: string, meetingId: string, read: Read): Meeting | undefined {
+    return this.through(this.byId, keyOf(tenantId, meetingId), read, () => true);
   }
 
-  rememberByKey(tenantId: string, organizerId: string, externalId: string, meeting: Meeting) {
-    if (this.usable()) remember(this.byKey, keyOf(tenantId, organizerId, externalId), meeting);
-  }
-
-  rememberById(tenantId: string, meetingId: string, meeting: Meeting) {
-    if (this.usable()) remember(this.byId, keyOf(tenantId, meetingId), meeting);
+  private through(map: Map<string, Meeting>, key: string, read: Read, holds: (meeting: Meeting) => boolean): Meeting | undefined {
+    if (!this.usable()) return read();
+    const known = map.get(key);
+    if (known && holds(known)) return known;
+    const meeting = read();
+    if (meeting) remember(map, key, meeting);
+    return meeting;
   }
 
   private usable(): boolean {

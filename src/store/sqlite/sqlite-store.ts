@@ -22,6 +22,8 @@ import { sqliteDirectoryAdmin } from './directory-admin-store.js';
 
 type InsertOrGetResult = { meeting: Meeting; created: boolean };
 
+const meetingOf = (row: MeetingRow | undefined) => (row ? meetingFromRow(row) : undefined);
+
 export class SqliteStore implements Store {
   private readonly statements;
   readonly control: SqliteControlStore;
@@ -113,13 +115,9 @@ export class SqliteStore implements Store {
   async findLiveMeetingByKey(tenantId: string, organizerId: string, externalId: string, expiryCutoff: string) {
     const tenant = normalizeId(tenantId);
     const organizer = normalizeId(organizerId);
-    const recent = this.recent.liveByKey(tenant, organizer, externalId, expiryCutoff);
-    if (recent) return recent;
-    const row = this.statements.liveMeetingByKey.get(tenant, organizer, externalId, expiryCutoff);
-    if (!row) return undefined;
-    const meeting = meetingFromRow(row);
-    this.recent.rememberByKey(tenant, organizer, externalId, meeting);
-    return meeting;
+    return this.recent.liveByKey(tenant, organizer, externalId, expiryCutoff, () =>
+      meetingOf(this.statements.liveMeetingByKey.get(tenant, organizer, externalId, expiryCutoff)),
+    );
   }
 
   async insertOrGetMeeting(meeting: Meeting, expiryCutoff: string): Promise<InsertOrGetResult> {
@@ -136,13 +134,7 @@ export class SqliteStore implements Store {
 
   async getMeeting(tenantId: string, meetingId: string) {
     const tenant = normalizeId(tenantId);
-    const recent = this.recent.byMeetingId(tenant, meetingId);
-    if (recent) return recent;
-    const row = this.statements.meetingById.get(meetingId, tenant);
-    if (!row) return undefined;
-    const meeting = meetingFromRow(row);
-    this.recent.rememberById(tenant, meetingId, meeting);
-    return meeting;
+    return this.recent.byMeetingId(tenant, meetingId, () => meetingOf(this.statements.meetingById.get(meetingId, tenant)));
   }
 
   async findMeetings(tenantId: string, lookup: MeetingLookup) {
@@ -294,3 +286,4 @@ function migrate(db: Database.Database) {
     }
   }).immediate();
 }
+
