@@ -44,3 +44,28 @@ test('6000 creates from 48 concurrent clients: the WAL is restarted before 48 MB
   assert.ok(largestWal > 0, 'the WAL was in use');
   assert.ok(largestWal < 48 * MB, `the WAL grew to ${(largestWal / MB).toFixed(1)} MB`);
 });
+
+test('a burst of large meetings is committed in bounded batches: 120 concurrent creates of ~900 KB each all succeed', async () => {
+  const path = join(dir, 'large.db');
+  const store = await openStore(`sqlite:${path}`);
+  // ~110 million characters of properties in one burst: sent to the writer thread as one batch, they
+  // would exceed the thread's heap, which then stops and fails every create in the batch.
+  // Two bytes a character in the thread's heap (not Latin-1): the largest a batch's text can weigh.
+  const subject = 'large meeting 会議 '.repeat(53 * 1024);
+  try {
+    for (let burst = 0; burst < 2; burst++) {
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 120 }, (_, i) => store.insertOrGetMeeting(meetingFor(TENANT, ORGANIZER, `large-${burst}-${i}`, { subject }), expiryCutoff(Date.now()))),
+      );
+      const failed = outcomes.filter((o) => o.status === 'rejected');
+      assert.equal(failed.length, 0, `${failed.length} creates failed: ${(failed[0] as PromiseRejectedResult | undefined)?.reason}`);
+      for (const outcome of outcomes) {
+        const { meeting, created } = (outcome as PromiseFulfilledResult<Awaited<ReturnType<typeof store.insertOrGetMeeting>>>).value;
+        assert.ok(created);
+        assert.equal((await store.getMeeting(TENANT, meeting.properties.id))?.properties.subject.length, subject.length);
+      }
+    }
+  } finally {
+    await store.close();
+  }
+});

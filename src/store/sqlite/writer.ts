@@ -24,6 +24,12 @@ interface Pending {
 }
 
 const MAX_BATCHES_IN_FLIGHT = 2;
+/**
+ * Stored text per batch (UTF-16 units): the thread holds a batch and its copy for SQLite while it
+ * commits, within a small heap. A burst of large meetings (the body limit is 1 MB) would otherwise
+ * be one batch of 100+ MB, stop the thread at its heap limit, and fail every create in it.
+ */
+const MAX_BATCH_TEXT = 4 * 1024 * 1024;
 /** Meetings committed between two checkpoints (~1 MB of WAL each at ~4 KB a row). */
 const CHECKPOINT_EVERY = 256;
 /** WAL frames (4 KB pages) past which the writer restarts the WAL: 32 MB, half the writer's backstop. */
@@ -77,19 +83,36 @@ export class SqliteWriter {
     }
     // One batch committing and one waiting in the thread's inbox: the thread never waits for us,
     // and what arrives meanwhile gathers into the next batch.
-    if (this.inFlight.length >= MAX_BATCHES_IN_FLIGHT) return;
-    const batch = this.queue;
-    this.queue = [];
-    this.inFlight.push(batch);
-    this.observer?.writeBatch?.(batch.length);
-    const request: WriterRequest = {
-      items: batch.map(({ columns, expiryCutoff }) => ({ columns, expiryCutoff })),
-      restartWal: this.checkpointer.takeRestartDue(),
-    };
-    const worker = this.thread();
-    // Keeps the process alive while a commit is pending; an idle thread does not.
-    worker.ref();
-    worker.postMessage(request);
+    while (this.queue.length > 0 && this.inFlight.length < MAX_BATCHES_IN_FLIGHT) {
+      const batch = this.takeBatch();
+      this.inFlight.push(batch);
+      this.observer?.writeBatch?.(batch.length);
+      const request: WriterRequest = {
+        items: batch.map(({ columns, expiryCutoff }) => ({ columns, expiryCutoff })),
+        restartWal: this.checkpointer.takeRestartDue(),
+      };
+      const worker = this.thread();
+      // Keeps the process alive while a commit is pending; an idle thread does not.
+      worker.ref();
+      worker.postMessage(request);
+    }
+  }
+
+  /** The oldest queued inserts, up to MAX_BATCH_TEXT of stored text (at least one). */
+  private takeBatch(): Pending[] {
+    let text = 0;
+    let count = 0;
+    while (count < this.queue.length) {
+      text += this.queue[count]!.columns.properties.length;
+      if (count > 0 && text > MAX_BATCH_TEXT) break;
+      count++;
+    }
+    if (count === this.queue.length) {
+      const batch = this.queue;
+      this.queue = [];
+      return batch;
+    }
+    return this.queue.splice(0, count);
   }
 
   private thread(): Worker {
