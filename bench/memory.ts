@@ -1,7 +1,8 @@
 // npm run bench:memory: the server's resident memory after hostile input and sustained load.
 // Starts the real server (production build, defaults, a fresh SQLite file) as a separate process,
 // sends 10,000 generated bodies (the fuzzing suite's arbitraries), then 25,000 createOrGet calls from
-// 64 connections (each with a new externalId), and reports RSS (now and peak) after each phase.
+// 64 connections (each with a new externalId), then creates and reads large meetings, and reports
+// RSS (now and peak) after each phase.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,8 +81,33 @@ await new Promise((resolve) => setTimeout(resolve, 11_000));
 const settled = report('11 s later, idle');
 results.push(settled);
 
+// Phase 3: large meetings (~900 KB each, near the 1 MB body limit), created, then each read twice.
+// The meetings caches are bounded by stored text, not only by count: what they keep of these stays
+// a few MB. (Bounded by count alone, reading 400 such meetings once each held ~1.3 GB.)
+const LARGE = Number(process.env.MEMORY_LARGE ?? 300);
+const subject = 'large '.repeat(150 * 1024);
+const largeIds: string[] = [];
+for (let i = 0; i < LARGE; i += 16) {
+  const created = await Promise.all(
+    Array.from({ length: Math.min(16, LARGE - i) }, async (_, j) => {
+      const res = await fetch(createOrGet, { method: 'POST', headers, body: JSON.stringify({ externalId: `large-${i + j}`, subject }) });
+      return ((await res.json()) as { id: string }).id;
+    }),
+  );
+  largeIds.push(...created);
+}
+const afterLargeCreates = report(`after ${LARGE} large creates (~900 KB each)`);
+for (let round = 0; round < 2; round++) {
+  for (const id of largeIds) await (await fetch(`${url}/v1.0/me/onlineMeetings/${encodeURIComponent(id)}`, { headers })).arrayBuffer();
+}
+const afterLargeReads = report(`after reading each of them twice`);
+
 server.kill('SIGTERM');
 await new Promise((resolve) => server.once('exit', resolve));
 rmSync(dir, { recursive: true, force: true });
 const underLoad = Math.max(...results.slice(0, -1).map((r) => r.rssMb));
 console.log(`RSS right after the load: ${underLoad.toFixed(1)} MB; settled: ${settled.rssMb.toFixed(1)} MB (goal: under 150 MB)`);
+console.log(
+  `Large meetings: RSS ${afterLargeCreates.rssMb.toFixed(1)} MB after creating them, ${afterLargeReads.rssMb.toFixed(1)} MB after reading them ` +
+    `(${(afterLargeReads.rssMb - afterLargeCreates.rssMb).toFixed(1)} MB for the reads)`,
+);

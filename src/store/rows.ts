@@ -3,6 +3,7 @@ import type { DirectoryUser } from '../domain/directory.js';
 import type { Meeting, MeetingProperties } from '../domain/meeting.js';
 import { normalizeObjectId } from '../domain/directory.js';
 import { rememberJson, storedJsonOf } from '../domain/meeting-json.js';
+import { WeighedCache } from './weighed-cache.js';
 
 export interface MeetingRow {
   /** Selected by the store's reads (MEETING_ROW_COLUMNS); absent for a row made from a snapshot. */
@@ -43,17 +44,15 @@ export function meetingFromRow(row: MeetingRow): Meeting {
 // Meetings read again and again (a client repeating createOrGet or GET) are parsed once per
 // process. An entry is used only while the stored text is exactly the one it was parsed from, so a
 // change made through any process is never hidden. The parsed objects are frozen, as every request
-// that reads the same text shares them. Bounded, oldest out first.
-const PARSED_LIMIT = 256;
-const parsed = new Map<string, { text: string; properties: MeetingProperties }>();
+// that reads the same text shares them. Bounded by count and by text (weighed-cache.ts), oldest
+// out first.
+const parsed = new WeighedCache<string, { text: string; properties: MeetingProperties }>(256, 4 * 1024 * 1024);
 
 function parsedProperties(id: string, text: string): MeetingProperties {
   const known = parsed.get(id);
   if (known?.text === text) return known.properties;
   const properties = parse(text);
-  if (known) parsed.delete(id);
-  else if (parsed.size >= PARSED_LIMIT) parsed.delete(parsed.keys().next().value!);
-  parsed.set(id, { text, properties });
+  parsed.set(id, { text, properties }, text.length);
   return properties;
 }
 

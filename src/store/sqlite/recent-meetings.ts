@@ -11,16 +11,20 @@
 // - this connection's own writes: total_changes(), compared at every lookup (~40 ns, no transaction).
 // Until the first check the cache is not used at all.
 import type { Meeting } from '../../domain/meeting.js';
+import { storedJsonOf } from '../../domain/meeting-json.js';
+import { WeighedCache } from '../weighed-cache.js';
 import type { ChangeMarks } from './change-marks.js';
 
 type Read = () => Meeting | undefined;
 
-/** Entries per index; each shares its frozen meeting with the rows' parse cache (rows.ts). */
+/** Per index; each entry shares its frozen meeting with the rows' parse cache (rows.ts). */
 const LIMIT = 1024;
+/** Stored JSON text per index (UTF-16 units): a few MB however large the meetings (weighed-cache.ts). */
+const TEXT_LIMIT = 4 * 1024 * 1024;
 
 export class RecentMeetings {
-  private readonly byKey = new Map<string, Meeting>();
-  private readonly byId = new Map<string, Meeting>();
+  private readonly byKey = new WeighedCache<string, Meeting>(LIMIT, TEXT_LIMIT);
+  private readonly byId = new WeighedCache<string, Meeting>(LIMIT, TEXT_LIMIT);
   private othersMark: number | undefined;
   private ownMark = 0;
 
@@ -47,7 +51,7 @@ export class RecentMeetings {
     return this.through(this.byId, keyOf(tenantId, meetingId), read, () => true);
   }
 
-  private through(map: Map<string, Meeting>, key: string, read: Read, holds: (meeting: Meeting) => boolean): Meeting | undefined {
+  private through(map: WeighedCache<string, Meeting>, key: string, read: Read, holds: (meeting: Meeting) => boolean): Meeting | undefined {
     if (!this.usable()) return read();
     const known = map.get(key);
     if (known && holds(known)) return known;
@@ -70,8 +74,8 @@ export class RecentMeetings {
 // Unambiguous: only the last part (an external or meeting id) can hold a newline; tenant and organizer ids are GUIDs.
 const keyOf = (...parts: string[]) => parts.join('\n');
 
-function remember(map: Map<string, Meeting>, key: string, meeting: Meeting) {
-  if (map.size >= LIMIT && !map.has(key)) map.delete(map.keys().next().value!);
-  // Shared by every request that reads it, as its properties already are.
-  map.set(key, Object.freeze(meeting));
+function remember(map: WeighedCache<string, Meeting>, key: string, meeting: Meeting) {
+  // Shared by every request that reads it, as its properties already are. The store's meetings
+  // carry their stored text; one without would weigh as much as the index may hold, and not be kept.
+  map.set(key, Object.freeze(meeting), storedJsonOf(meeting.properties)?.length ?? TEXT_LIMIT + 1);
 }
