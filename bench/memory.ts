@@ -91,6 +91,7 @@ for (let i = 0; i < LARGE; i += 16) {
   const created = await Promise.all(
     Array.from({ length: Math.min(16, LARGE - i) }, async (_, j) => {
       const res = await fetch(createOrGet, { method: 'POST', headers, body: JSON.stringify({ externalId: `large-${i + j}`, subject }) });
+      if (res.status !== 201) throw new Error(`a large create was answered ${res.status}: ${await res.text()}`);
       return ((await res.json()) as { id: string }).id;
     }),
   );
@@ -98,7 +99,11 @@ for (let i = 0; i < LARGE; i += 16) {
 }
 const afterLargeCreates = report(`after ${LARGE} large creates (~900 KB each)`);
 for (let round = 0; round < 2; round++) {
-  for (const id of largeIds) await (await fetch(`${url}/v1.0/me/onlineMeetings/${encodeURIComponent(id)}`, { headers })).arrayBuffer();
+  for (const id of largeIds) {
+    const res = await fetch(`${url}/v1.0/me/onlineMeetings/${encodeURIComponent(id)}`, { headers });
+    if (res.status !== 200) throw new Error(`a large meeting was read with ${res.status}`);
+    await res.arrayBuffer();
+  }
 }
 const afterLargeReads = report(`after reading each of them twice`);
 
