@@ -22,14 +22,32 @@ export const INSERT_MEETING = `INSERT INTO meetings (id, tenant_id, organizer_id
 
 export const BUSY_TIMEOUT_MS = 15_000;
 
-/** One insert-or-get, inside the caller's transaction: the unique index decides, a racer gets the winner's row. */
+/**
+ * One insert-or-get, inside the caller's transaction: the unique index decides, a racer gets the
+ * winner's row. `winners`, kept for one transaction, answers later racers for a key with the
+ * outcome already read for it: the same object, read once and, through postMessage (which keeps
+ * shared references shared), sent once. A retry storm for one large meeting otherwise read and
+ * sent its row once per racer, past the writer thread's heap.
+ */
 export function insertOrGetStep(
   insert: Database.Statement,
   liveByKey: Database.Statement<[string, string, string, string], MeetingRow>,
   columns: MeetingColumns,
   expiryCutoff: string,
+  winners?: Map<string, InsertOutcome>,
 ): InsertOutcome {
-  if (insert.run({ ...columns, expiry_cutoff: expiryCutoff }).changes === 1) return { created: true };
+  const key = winners && `${columns.tenant_id}\n${columns.organizer_id}\n${columns.external_id}`;
+  if (insert.run({ ...columns, expiry_cutoff: expiryCutoff }).changes === 1) {
+    if (key !== undefined) winners!.delete(key);
+    return { created: true };
+  }
+  // Not inserted, so the key's holder is live for this cutoff; nothing but this transaction writes
+  // meanwhile, so it is the holder last read for the key here, if any.
+  const known = key === undefined ? undefined : winners!.get(key);
+  if (known) return known;
   const winner = liveByKey.get(columns.tenant_id, columns.organizer_id, columns.external_id!, expiryCutoff);
-  return winner ? { created: false, row: winner } : { failed: 'meeting key conflict without a stored meeting' };
+  if (!winner) return { failed: 'meeting key conflict without a stored meeting' };
+  const outcome: InsertOutcome = { created: false, row: winner };
+  if (key !== undefined) winners!.set(key, outcome);
+  return outcome;
 }

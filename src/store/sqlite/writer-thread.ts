@@ -40,9 +40,10 @@ function restartWal() {
   }
 }
 
-const runBatch = db.transaction((items: WriterRequest['items']): InsertOutcome[] =>
-  items.map(({ columns, expiryCutoff }) => insertOrGetStep(insert, liveByKey, columns, expiryCutoff)),
-);
+const runBatch = db.transaction((items: WriterRequest['items']): InsertOutcome[] => {
+  const winners = new Map<string, InsertOutcome>();
+  return items.map(({ columns, expiryCutoff }) => insertOrGetStep(insert, liveByKey, columns, expiryCutoff, winners));
+});
 
 parentPort!.on('message', (request: WriterRequest | 'close') => {
   if (request === 'close') {

@@ -200,7 +200,9 @@ class Checkpointer {
     const done = ({ walFrames }: CheckpointDone) => {
       if (walFrames >= RESTART_WAL_AT) this.restartDue = true;
       this.running = false;
-      worker.unref();
+      // Closing holds the thread referenced until it has exited (closeThread): a checkpoint that
+      // ends meanwhile must not let the process's event loop end before the exit is seen.
+      if (!this.closing) worker.unref();
       this.next();
     };
     worker.on('message', done);
