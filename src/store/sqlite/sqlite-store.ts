@@ -125,7 +125,7 @@ export class SqliteStore implements Store {
     const columns = meetingColumns(meeting);
     const outcome = this.writer
       ? await this.writer.insertOrGet(columns, expiryCutoff)
-      : this.write(() => insertOrGetStep(this.statements.insertMeeting, this.statements.liveMeetingByKey, columns, expiryCutoff));
+      : this.write(() => insertOrGetStep(this.statements.insertMeeting, this.statements.liveMeetingByKey, columns, expiryCutoff, new Map()));
     if ('failed' in outcome) throw new Error(outcome.failed);
     // The writer's commit may have replaced an expired meeting under this key.
     if (outcome.created) this.recent.forget();

@@ -34,20 +34,20 @@ export function insertOrGetStep(
   liveByKey: Database.Statement<[string, string, string, string], MeetingRow>,
   columns: MeetingColumns,
   expiryCutoff: string,
-  winners?: Map<string, InsertOutcome>,
+  winners: Map<string, InsertOutcome>,
 ): InsertOutcome {
-  const key = winners && `${columns.tenant_id}\n${columns.organizer_id}\n${columns.external_id}`;
+  const key = `${columns.tenant_id}\n${columns.organizer_id}\n${columns.external_id}`;
   if (insert.run({ ...columns, expiry_cutoff: expiryCutoff }).changes === 1) {
-    if (key !== undefined) winners!.delete(key);
+    winners.delete(key);
     return { created: true };
   }
   // Not inserted, so the key's holder is live for this cutoff; nothing but this transaction writes
   // meanwhile, so it is the holder last read for the key here, if any.
-  const known = key === undefined ? undefined : winners!.get(key);
+  const known = winners.get(key);
   if (known) return known;
   const winner = liveByKey.get(columns.tenant_id, columns.organizer_id, columns.external_id!, expiryCutoff);
   if (!winner) return { failed: 'meeting key conflict without a stored meeting' };
   const outcome: InsertOutcome = { created: false, row: winner };
-  if (key !== undefined) winners!.set(key, outcome);
+  winners.set(key, outcome);
   return outcome;
 }
