@@ -214,7 +214,13 @@ test('serve --help lists every option and the GRAPH_MEETINGS_ variables', async 
   for (const option of ['--host', '--port', '--db', '--auth', '--issuer', '--audience', '--directory', '--public-url', '--log-level', '--max-body']) {
     assert.match(result.stdout, new RegExp(`^\\s+${option} `, 'm'), option);
   }
-  assert.ok(result.stdout.includes('GRAPH_MEETINGS_'));
+  // Each option's variable is named after the whole option (--reject-v1-tokens once read ..._REJECT_V).
+  const named = { help: null, tenant: 'GRAPH_MEETINGS_TENANTS' } as Record<string, string | null>;
+  const unwrapped = result.stdout.replace(/\s+/g, ' ');
+  for (const [, name] of result.stdout.matchAll(/^\s+(?:-\w, )?--([a-z0-9-]+)/gm)) {
+    const variable = name! in named ? named[name!] : `GRAPH_MEETINGS_${name!.replace(/-/g, '_').toUpperCase()}`;
+    if (variable) assert.ok(unwrapped.includes(`env: ${variable})`), `--${name}: ${variable}`);
+  }
 });
 
 describe('invalid configuration: one line on stderr, non-zero exit, no stack trace', () => {

@@ -7,7 +7,7 @@ export function envName(flag: string): string {
 }
 
 function option(flags: string, description: string): Option {
-  const long = /--[a-z-]+/.exec(flags)![0];
+  const long = /--[a-z0-9-]+/.exec(flags)![0];
   return new Option(flags, description).env(envName(long));
 }
 
