@@ -65,7 +65,7 @@ program
   .option('--name <displayName>', 'display name for a newly provisioned user')
   .option('--scopes <scopes>', 'delegated scopes, space- or comma-separated (default: OnlineMeetings.ReadWrite User.Read)', list)
   .option('--roles <roles>', 'application roles, comma-separated (default: OnlineMeetings.ReadWrite.All)', list)
-  .addOption(audienceOption())
+  .addOption(audienceOption("the token's audience (aud): the first --audience, as serve reads it (default: https://graph.microsoft.com)"))
   .addOption(new Option('--directory <file>', 'directory seed file to load first').env(envName('--directory')))
   .option('--lifetime <seconds>', 'token lifetime in seconds', (v) => Number(v), 3600)
   .action(async (flags: TokenFlags) => {

@@ -28,11 +28,11 @@ export const dbPoolOption = () =>
     .default(DEFAULT_CONFIG.dbPool)
     .argParser(integer('--db-pool'));
 
-export const audienceOption = () =>
-  option(
-    '--audience <aud>',
-    'accepted token audience; repeat for several (default: https://graph.microsoft.com, its trailing-slash form, and 00000003-0000-0000-c000-000000000000)',
-  ).argParser(collect);
+const ACCEPTED_AUDIENCES =
+  'accepted token audience; repeat for several (default: https://graph.microsoft.com, its trailing-slash form, and 00000003-0000-0000-c000-000000000000)';
+
+/** serve's accepted audiences; `token` reads the same flag and variable and puts the first in the token. */
+export const audienceOption = (description = ACCEPTED_AUDIENCES) => option('--audience <aud>', description).argParser(collect);
 
 export const serveOptions = () => [
   option('--host <host>', 'address to listen on').default(DEFAULT_CONFIG.host),
