@@ -4,6 +4,8 @@
 // bound, and the `requests` command.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createConnection } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Ajv } from 'ajv';
@@ -630,6 +632,40 @@ describe('size', () => {
       const entries = await logged('', small);
       assert.equal(entries[0].responseBody.subject, 'ü'.repeat(2100));
       assert.equal(entries[1].responseBody.subject, 'x'.repeat(3500));
+    } finally {
+      await small.close();
+    }
+  });
+
+  test('a request held past a reset of its connection does not touch the entry of a later one', async () => {
+    // Entries pushed out unread are reused for later requests: the held request's late answer must
+    // not reach the later request that took over its capture.
+    const small = await startServer({ issuer, directory: DIRECTORY, config: { requestLogSize: 2 } });
+    try {
+      const [left, later, quick] = [randomUUID(), randomUUID(), randomUUID()];
+      await admin('POST', '/faults', { match: { app: left }, respond: { delayMs: 700 }, count: 1 }, small);
+      await admin('POST', '/faults', { match: { app: later }, respond: { delayMs: 1400 }, count: 1 }, small);
+      const { hostname, port } = new URL(small.url);
+      const socket = createConnection({ host: hostname, port: Number(port) });
+      await once(socket, 'connect');
+      socket.write(`GET ${ME}/nonexistent-left HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${await delegated(left)}\r\n\r\n`);
+      await sleep(200);
+      socket.resetAndDestroy(); // an RST: the server sees the connection close while it holds the request
+      await sleep(100);
+      // Logged as dropped; these two push its entry out, unread, so the next request takes over its capture.
+      const quickToken = await delegated(quick);
+      for (let i = 0; i < 2; i++) assert.equal((await call(`${ME}/nonexistent-quick-${i}`, { token: quickToken }, small)).status, 404);
+      // Taken in while the first request is still held; answered after the held one has finished.
+      const answer = await call(CREATE_OR_GET, { token: await delegated(later), json: { externalId: 'held-later', subject: 'Later' } }, small);
+      assert.equal(answer.status, 201, answer.text);
+      await sleep(100);
+      const [newest, previous, ...rest] = await logged('', small);
+      assert.equal(rest.length, 0);
+      assert.deepEqual([newest.app, newest.requestId, newest.status], [later, answer.requestId, 201]);
+      assert.deepEqual(newest.responseBody, answer.body);
+      assert.deepEqual(newest.requestBody, { externalId: 'held-later', subject: 'Later' });
+      assert.equal(newest.fault.respond.delayMs, 1400);
+      assert.deepEqual([previous.app, previous.path, previous.status, previous.fault], [quick, `${ME}/nonexistent-quick-1`, 404, null]);
     } finally {
       await small.close();
     }

@@ -250,6 +250,8 @@ export class RequestLog {
   private readonly texts: TextSlots;
   private next = 0;
   private size = 0;
+  /** Told of each pending entry pushed out of the log unread, which nothing else holds then. */
+  onEvicted: ((entry: Exclude<PendingEntry, LoggedRequest>) => void) | undefined;
 
   constructor(readonly capacity: number) {
     this.slots = new Array<PendingEntry | undefined>(capacity);
@@ -267,7 +269,9 @@ export class RequestLog {
   add(entry: PendingEntry, texts?: KeptTexts): boolean {
     if (this.capacity === 0) return false;
     const slot = this.next;
+    const pushedOut = this.slots[slot];
     this.slots[slot] = entry;
+    if (pushedOut !== undefined && 'build' in pushedOut) this.onEvicted?.(pushedOut);
     this.next = (slot + 1) % this.capacity;
     this.size = Math.min(this.size + 1, this.capacity);
     this.texts.drop(slot);

@@ -29,46 +29,72 @@ const RESPONSE_HEADERS = ['content-type', 'request-id', 'client-request-id', 're
 /**
  * One logged request. On the request path it holds references only (no copies, no redaction); once
  * answered it keeps just what its entry needs, which `build()` makes, redacted, when the log is read.
+ *
+ * A capture the log pushes out unread is used again for a later request (`start`): an entry lives
+ * ~1,000 requests, long enough for V8 to promote it, and with a new capture per request the old
+ * generation's collector ran every ~0.7 s under read load (11 full collections in 8 s, 2 with
+ * reuse), each pausing the loop for 3–4 ms. Every field is set by `start`.
  */
 class Capture {
   /** Until answered: where the rest of the facts are read from. */
-  live: { request: FastifyRequest; reply: FastifyReply } | null;
+  live!: { request: FastifyRequest; reply: FastifyReply } | null;
+  batchRequestId!: string | null;
   /** When Fastify started on the request: wall clock (ms since the epoch) and monotonic (performance.now()). */
-  readonly arrivedAt: number;
-  readonly startedAt: number;
-  payload: unknown = undefined;
-  dropped = false;
-  status = 0;
-  elapsedMs = 0;
-  id = '';
-  method = '';
-  originalUrl = '';
+  arrivedAt!: number;
+  startedAt!: number;
+  payload!: unknown;
+  dropped!: boolean;
+  status!: number;
+  elapsedMs!: number;
+  id!: string;
+  method!: string;
+  originalUrl!: string;
   /** The Authorization header, kept for a $batch request only (its items are linked to it by it). */
-  authorization: string | undefined;
+  authorization!: string | undefined;
   /** The bearer token, which no logged field may show: the verifier's cached copy when it has one. */
-  bearer: string | undefined;
+  bearer!: string | undefined;
   /** REQUEST_HEADERS' and RESPONSE_HEADERS' values, in those orders. */
-  requestHeaders: readonly (string | undefined)[] = NO_HEADERS;
-  responseHeaders: readonly (string | undefined)[] = NO_HEADERS;
-  protocol = '';
-  host = '';
-  httpVersion = '';
-  principal: Principal | undefined;
-  body: unknown;
-  operation: FastifyRequest['operation'];
-  fault: FastifyRequest['fault'];
+  requestHeaders!: readonly (string | undefined)[];
+  responseHeaders!: readonly (string | undefined)[];
+  protocol!: string;
+  host!: string;
+  httpVersion!: string;
+  principal!: Principal | undefined;
+  body!: unknown;
+  operation!: FastifyRequest['operation'];
+  fault!: FastifyRequest['fault'];
   /** Set when answered: a body that is cut to size at once rather than kept whole. */
-  mayBeLarge = false;
+  mayBeLarge!: boolean;
 
   constructor(
     request: FastifyRequest,
     reply: FastifyReply,
-    readonly batchRequestId: string | null,
+    batchRequestId: string | null,
     private readonly logger: FastifyBaseLogger,
   ) {
+    this.start(request, reply, batchRequestId);
+  }
+
+  /** (Re)starts this capture on a request: nothing of an earlier one is left. */
+  start(request: FastifyRequest, reply: FastifyReply, batchRequestId: string | null): this {
     this.live = { request, reply };
+    this.batchRequestId = batchRequestId;
     this.arrivedAt = Date.now() - reply.elapsedTime;
     this.startedAt = performance.now() - reply.elapsedTime;
+    this.payload = undefined;
+    this.dropped = false;
+    this.status = 0;
+    this.elapsedMs = 0;
+    this.id = this.method = this.originalUrl = this.protocol = this.host = this.httpVersion = '';
+    this.authorization = this.bearer = undefined;
+    this.requestHeaders = this.responseHeaders = NO_HEADERS;
+    this.principal = undefined;
+    this.body = undefined;
+    this.operation = undefined;
+    this.fault = undefined;
+    this.mayBeLarge = false;
+    request.requestLogCapture = this;
+    return this;
   }
 
   /** Copies what the entry needs and lets go of the request; false when already done. */
@@ -76,6 +102,9 @@ class Capture {
     if (!this.live) return false;
     const { request, reply } = this.live;
     this.live = null;
+    // The request's later hooks (a held request answering after its connection was reset) must not
+    // reach this capture once it may be reused.
+    request.requestLogCapture = null;
     const { headers } = request;
     this.dropped = dropped;
     this.status = dropped ? 0 : reply.statusCode;
@@ -194,11 +223,18 @@ const CANONICAL_PERMISSIONS = new Map(
   Object.values(PERMISSIONS).flatMap((accepted) => [...accepted.delegated, ...accepted.application].map((p) => [p.toLowerCase(), p])),
 );
 
+/** Captures kept for reuse at most (the log pushes out about one per request, and a request takes one). */
+const MAX_SPARE_CAPTURES = 64;
+
 export function registerRequestLogHooks(app: FastifyInstance, log: RequestLog) {
   if (!log.enabled) return;
   const batches = new InFlightBatches();
   const logger = app.log;
   app.decorateRequest('requestLogCapture', null);
+  const spare: Capture[] = [];
+  log.onEvicted = (entry) => {
+    if (entry instanceof Capture && spare.length < MAX_SPARE_CAPTURES) spare.push(entry);
+  };
 
   const record = (capture: Capture, dropped: boolean) => {
     if (!capture.answered(dropped)) return;
@@ -212,8 +248,8 @@ export function registerRequestLogHooks(app: FastifyInstance, log: RequestLog) {
       const socket = request.raw.socket as TrackedSocket;
       const injected = !(socket instanceof Socket);
       const authorization = headerValue(request.headers.authorization);
-      const capture = new Capture(request, reply, injected ? batches.find(authorization) : null, logger);
-      request.requestLogCapture = capture;
+      const batchRequestId = injected ? batches.find(authorization) : null;
+      const capture = spare.pop()?.start(request, reply, batchRequestId) ?? new Capture(request, reply, batchRequestId, logger);
       if (!injected) {
         if (BATCH_PATH.test(request.originalUrl)) batches.start(authorization, request.id);
         // A connection closed before the answer (a `drop` fault, a client giving up) has no onResponse.
