@@ -40,7 +40,11 @@ interface Row {
   connections: number;
   reqPerSec: number;
   baselineReqPerSec: number;
+  /** The median of the rounds' ratios: each round pairs a server run with the baseline run next to it. */
   ratio: number;
+  /** The lowest and highest of the rounds' ratios: how much the host moved during the rounds. */
+  ratioLow: number;
+  ratioHigh: number;
   p50Ms: number;
   p99Ms: number;
   cpuUsPerRequest: number;
@@ -132,7 +136,10 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
-/** Rounds alternate between baseline and server (in alternating order); medians of each. */
+/**
+ * Rounds alternate between baseline and server (in alternating order); medians of each. A round's
+ * two runs follow each other, so their ratio is the least disturbed by a host that drifts.
+ */
 async function measure(setup: string, server: Target, baseline: Target, scenario: Scenario, connections: number) {
   const ours: Awaited<ReturnType<typeof load>>[] = [];
   const bare: number[] = [];
@@ -146,15 +153,16 @@ async function measure(setup: string, server: Target, baseline: Target, scenario
       else ours.push(await load(server, scenario, connections));
     }
   }
-  const reqPerSec = median(ours.map((r) => r.reqPerSec));
-  const baselineReqPerSec = median(bare);
+  const ratios = ours.map((r, round) => r.reqPerSec / bare[round]!);
   const row: Row = {
     setup,
     scenario,
     connections,
-    reqPerSec,
-    baselineReqPerSec,
-    ratio: reqPerSec / baselineReqPerSec,
+    reqPerSec: median(ours.map((r) => r.reqPerSec)),
+    baselineReqPerSec: median(bare),
+    ratio: median(ratios),
+    ratioLow: Math.min(...ratios),
+    ratioHigh: Math.max(...ratios),
     p50Ms: median(ours.map((r) => r.p50Ms)),
     p99Ms: median(ours.map((r) => r.p99Ms)),
     cpuUsPerRequest: median(ours.map((r) => (r.cpuSeconds * 1e6) / Math.max(1, r.requests))),
@@ -163,10 +171,12 @@ async function measure(setup: string, server: Target, baseline: Target, scenario
   };
   rows.push(row);
   console.log(
-    `  ${setup} · ${scenario} · ${connections} conns: ${row.reqPerSec.toFixed(0)} req/s vs ${row.baselineReqPerSec.toFixed(0)} bare = ${row.ratio.toFixed(2)}×, ` +
+    `  ${setup} · ${scenario} · ${connections} conns: ${row.reqPerSec.toFixed(0)} req/s vs ${row.baselineReqPerSec.toFixed(0)} bare = ${ratioText(row)}, ` +
       `p99 ${row.p99Ms.toFixed(1)} ms, ${row.cpuUsPerRequest.toFixed(0)} µs CPU/request, RSS ${row.rssMb.toFixed(0)} MB${row.non2xx ? `, ${row.non2xx} failed` : ''}`,
   );
 }
+
+const ratioText = (row: Row) => `${row.ratio.toFixed(2)}× (${row.ratioLow.toFixed(2)}–${row.ratioHigh.toFixed(2)})`;
 
 const SCENARIO_NAMES: Record<Scenario, string> = {
   create: 'createOrGet, new externalId (durable create)',
@@ -216,22 +226,28 @@ try {
 }
 
 // The report.
-const header = '| setup | scenario | conns | req/s | bare node:http | ratio | p50 ms | p99 ms | CPU µs/req | RSS MB |';
+const header = '| setup | scenario | conns | req/s | bare node:http | ratio (range) | p50 ms | p99 ms | CPU µs/req | RSS MB |';
 const lines = [
-  `graph-meetings bench, ${started.toISOString()}: ${loader}, ${SECONDS} s × ${ROUNDS} rounds (medians), node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? ''})`,
+  `graph-meetings bench, ${started.toISOString()}: ${loader}, ${SECONDS} s × ${ROUNDS} rounds (medians; a ratio is the median of the rounds' paired server/baseline runs, their range in brackets), node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? ''})`,
   '',
   header,
   '|---|---|---|---|---|---|---|---|---|---|',
   ...rows.map(
     (r) =>
-      `| ${r.setup} | ${SCENARIO_NAMES[r.scenario as Scenario]} | ${r.connections} | ${r.reqPerSec.toFixed(0)} | ${r.baselineReqPerSec.toFixed(0)} | ${r.ratio.toFixed(2)}× | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${r.cpuUsPerRequest.toFixed(0)} | ${r.rssMb.toFixed(0)} |`,
+      `| ${r.setup} | ${SCENARIO_NAMES[r.scenario as Scenario]} | ${r.connections} | ${r.reqPerSec.toFixed(0)} | ${r.baselineReqPerSec.toFixed(0)} | ${ratioText(r)} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${r.cpuUsPerRequest.toFixed(0)} | ${r.rssMb.toFixed(0)} |`,
   ),
 ];
 const sized = rows.filter((r) => r.setup.includes('meetings'));
 for (const scenario of ['existing', 'get', 'create']) {
   const series = sized.filter((r) => r.scenario === scenario);
   if (series.length > 1) {
-    lines.push('', `${SCENARIO_NAMES[scenario as Scenario]}: ${series.at(-1)!.setup} vs ${series[0]!.setup}: ${(series.at(-1)!.reqPerSec / series[0]!.reqPerSec).toFixed(2)}×`);
+    // Also as ratios to the baseline, which the host's drift between the two sets moves less.
+    const [first, last] = [series[0]!, series.at(-1)!];
+    lines.push(
+      '',
+      `${SCENARIO_NAMES[scenario as Scenario]}: ${last.setup} vs ${first.setup}: ${(last.reqPerSec / first.reqPerSec).toFixed(2)}× in req/s, ` +
+        `${(last.ratio / first.ratio).toFixed(2)}× as ratios to the baseline`,
+    );
   }
 }
 const failed = rows.reduce((sum, r) => sum + r.non2xx, 0);
