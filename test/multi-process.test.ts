@@ -129,6 +129,45 @@ describe('two processes on one SQLite file', () => {
     }
   });
 
+  test('while another process holds the write lock, a PATCH and a create wait for it and the server keeps answering reads', async () => {
+    const server = servers[0]!;
+    const { id } = await createOrGet(server, aliceToken, 'lock-held-elsewhere');
+    const item = `/v1.0/me/onlineMeetings/${encodeURIComponent(id)}`;
+    // This test process is the other process: it takes the write lock and keeps it.
+    const other = new Database(dbPath());
+    other.exec('BEGIN IMMEDIATE');
+    let released = false;
+    try {
+      const settled: string[] = [];
+      const patch = server.request(item, { method: 'PATCH', token: aliceToken, json: { subject: 'after the lock' } });
+      const create = server.request(CREATE_OR_GET, { token: aliceToken, json: { externalId: 'created-after-the-lock' } });
+      void patch.then(() => settled.push('patch'));
+      void create.then(() => settled.push('create'));
+      // Both writes are waiting for the lock; the event loop is not (SQLite's busy handler used to sleep it).
+      for (let round = 0; round < 5; round++) {
+        const read = await within(server.request(item, { token: aliceToken }), 5_000, 'a GET while a PATCH waits for the lock');
+        assert.equal(read.status, 200);
+        assert.equal(((await read.json()) as { subject: string | null }).subject, null, 'the PATCH has not committed');
+        const existing = await within(createOrGet(server, aliceToken, 'lock-held-elsewhere'), 5_000, 'an existing-key createOrGet');
+        assert.deepEqual(existing, { status: 200, id });
+      }
+      assert.deepEqual(settled, [], 'neither write was answered while the lock was held');
+      other.exec('COMMIT');
+      released = true;
+      const [patched, created] = await within(Promise.all([patch, create]), 10_000, 'the writes once the lock is free');
+      assert.equal(patched.status, 200);
+      assert.equal(((await patched.json()) as { subject: string }).subject, 'after the lock');
+      assert.equal(created.status, 201);
+      const createdId = ((await created.json()) as { id: string }).id;
+      assert.deepEqual(rowsForKey(dbPath(), ALICE, 'created-after-the-lock'), [{ id: createdId }]);
+      const read = await server.request(item, { token: aliceToken });
+      assert.equal(((await read.json()) as { subject: string }).subject, 'after the lock');
+    } finally {
+      if (!released) other.exec('ROLLBACK');
+      other.close();
+    }
+  });
+
   test('after a restart the same key returns 200 with the same id, and GET by id works', async () => {
     const first = await createOrGet(servers[0]!, aliceToken, 'survives-restart');
     assert.equal(first.status, 201);

@@ -1,11 +1,10 @@
 // Attendance intervals on SQLite (domain/attendance-ports.ts): each write is one IMMEDIATE
-// transaction on the main connection.
+// transaction on the main connection (main-writes.ts).
 import type Database from 'better-sqlite3';
 import type { AttendanceInterval, AttendanceRepository } from '../../domain/attendance-ports.js';
 import { ATTENDANCE_COLUMNS, attendanceRow, type AttendanceRow, intervalFromRow } from '../attendance-rows.js';
 import { normalizeId } from '../rows.js';
-
-type Write = <T>(work: () => T) => T;
+import type { Write } from './main-writes.js';
 
 export class SqliteAttendanceStore implements AttendanceRepository {
   private readonly s;
@@ -34,12 +33,12 @@ export class SqliteAttendanceStore implements AttendanceRepository {
 
   async recordJoin(interval: AttendanceInterval) {
     const row = attendanceRow(interval);
-    this.write(() => this.s.insert.run(row));
+    await this.write(() => this.s.insert.run(row));
   }
 
   async recordLeave(tenantId: string, meetingId: string, id: string, leaveDateTime: string) {
     const tenant = normalizeId(tenantId);
-    const row = this.write(() => {
+    const row = await this.write(() => {
       this.s.leave.run(leaveDateTime, tenant, meetingId, id);
       return this.s.one.get(tenant, meetingId, id);
     });

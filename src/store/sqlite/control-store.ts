@@ -1,5 +1,5 @@
 // The testing toolkit's shared state on SQLite (control/ports.ts). Every write is one IMMEDIATE
-// transaction on the main connection; the version check is one indexed read.
+// transaction on the main connection (main-writes.ts); the version check is one indexed read.
 import type Database from 'better-sqlite3';
 import { type ControlRecord, type ControlRepository, MeetingIdTaken, type ResetScope, type TenantSnapshot } from '../../control/ports.js';
 import { DIRECTORY_ADMIN_TABLES, tenantCredentialReads } from '../directory-admin.js';
@@ -7,8 +7,7 @@ import { normalizeId } from '../rows.js';
 import { policiesFromRows, policyRows, snapshotCredentialWrites, snapshotMeetingColumns } from '../snapshot-rows.js';
 import type { ChangeMarks } from './change-marks.js';
 import { runWork, runWrite } from './directory-admin-store.js';
-
-type Write = <T>(work: () => T) => T;
+import type { Write } from './main-writes.js';
 
 export class SqliteControlStore implements ControlRepository {
   private readonly s;
@@ -102,11 +101,11 @@ export class SqliteControlStore implements ControlRepository {
   }
 
   async setClock(clock: string | null) {
-    this.changeControl(() => this.s.setClock.run(clock));
+    await this.changeControl(() => this.s.setClock.run(clock));
   }
 
   async addFault(id: string, rule: string) {
-    this.changeControl(() => this.s.addFault.run(id, rule));
+    await this.changeControl(() => this.s.addFault.run(id, rule));
   }
 
   async deleteFault(id: string) {
@@ -114,21 +113,21 @@ export class SqliteControlStore implements ControlRepository {
   }
 
   async clearFaults() {
-    this.changeControl(() => this.s.clearFaults.run());
+    await this.changeControl(() => this.s.clearFaults.run());
   }
 
   async countFaultMatch(id: string) {
-    const row = this.write(() => this.s.countMatch.get(id));
+    const row = await this.write(() => this.s.countMatch.get(id));
     return row ? Number(row.matched) : undefined;
   }
 
   async reserveCreation(tenantId: string, organizerId: string, window: string, limit: number) {
     if (limit <= 0) return false;
-    return this.write(() => this.s.reserve.get(normalizeId(tenantId), normalizeId(organizerId), window, limit)) !== undefined;
+    return (await this.write(() => this.s.reserve.get(normalizeId(tenantId), normalizeId(organizerId), window, limit))) !== undefined;
   }
 
   async releaseCreation(tenantId: string, organizerId: string, window: string) {
-    this.write(() => this.s.release.run(normalizeId(tenantId), normalizeId(organizerId), window));
+    await this.write(() => this.s.release.run(normalizeId(tenantId), normalizeId(organizerId), window));
   }
 
   async reset(scope: ResetScope) {
@@ -177,7 +176,7 @@ export class SqliteControlStore implements ControlRepository {
   async importTenant(snapshot: TenantSnapshot) {
     const tenantId = normalizeId(snapshot.tenant.id);
     const credentials = snapshotCredentialWrites(tenantId, snapshot);
-    this.write(() => {
+    await this.write(() => {
       this.s.deleteTenantMeetings.run(tenantId);
       this.s.deleteTenantAttendance.run(tenantId);
       this.deleteTenantDirectory(tenantId);
@@ -208,7 +207,7 @@ export class SqliteControlStore implements ControlRepository {
   }
 
   /** A change to the control record: the version moves in the same transaction. */
-  private changeControl<T>(work: () => T): T {
+  private changeControl<T>(work: () => T): Promise<T> {
     return this.write(() => {
       const result = work();
       this.s.bump.run();

@@ -3,7 +3,7 @@
 // transaction on the main connection: no other request's statement can run while it is open.
 import type Database from 'better-sqlite3';
 import { DirectoryAdmin, type SqlWork, type SqlWrite } from '../directory-admin.js';
-import { StoreUnavailable } from '../errors.js';
+import type { Write } from './main-writes.js';
 
 const statements = new WeakMap<Database.Database, Map<string, { statement: Database.Statement; order: number[] }>>();
 
@@ -36,7 +36,7 @@ export function runWork<T>(db: Database.Database, work: SqlWork<T>): T {
   }
 }
 
-export function sqliteDirectoryAdmin(db: Database.Database): DirectoryAdmin {
+export function sqliteDirectoryAdmin(db: Database.Database, write: Write): DirectoryAdmin {
   const bump = db.prepare('UPDATE control_state SET version = version + 1 WHERE id = 1');
   return new DirectoryAdmin({
     async all<R>(sql: string, params: unknown[] = []) {
@@ -47,19 +47,11 @@ export function sqliteDirectoryAdmin(db: Database.Database): DirectoryAdmin {
       return db.transaction(() => runWork(db, work()))();
     },
     async write(work) {
-      try {
-        return db
-          .transaction(() => {
-            const result = runWork(db, work());
-            bump.run();
-            return result;
-          })
-          .immediate();
-      } catch (error) {
-        const code = (error as { code?: string }).code;
-        if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw new StoreUnavailable((error as Error).message);
-        throw error;
-      }
+      return write(() => {
+        const result = runWork(db, work());
+        bump.run();
+        return result;
+      });
     },
   });
 }

@@ -1,5 +1,7 @@
-// SQLite adapter (better-sqlite3): WAL, synchronous=FULL, busy timeout, so several server
-// processes can share one file and a reply is only sent after its data is on disk.
+// SQLite adapter (better-sqlite3): WAL, synchronous=FULL, and writers that wait their turn for the
+// lock, so several server processes can share one file and a reply is only sent after its data is
+// on disk. Inserts commit on the writer thread (writer.ts), other writes on the main connection
+// (main-writes.ts).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -13,6 +15,7 @@ import { MIGRATIONS } from '../migrations.js';
 import type { StoreObserver } from '../observer.js';
 import { BUSY_TIMEOUT_MS, INSERT_MEETING, insertOrGetStep, LIVE_MEETING_BY_KEY } from './statements.js';
 import { SqliteWriter } from './writer.js';
+import { MainConnectionWrites, type Write } from './main-writes.js';
 import { RecentMeetings } from './recent-meetings.js';
 import { ChangeMarks } from './change-marks.js';
 import { SqliteControlStore } from './control-store.js';
@@ -31,6 +34,8 @@ export class SqliteStore implements Store {
   readonly browse: SqliteBrowseStore;
   readonly directoryAdmin;
   private readonly recent: RecentMeetings;
+  /** One IMMEDIATE transaction on the main connection, without sleeping on the event loop (main-writes.ts). */
+  private readonly write: Write;
 
   private constructor(
     private readonly db: Database.Database,
@@ -91,12 +96,13 @@ export class SqliteStore implements Store {
       claimCode: db.prepare('INSERT INTO redeemed_codes (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING'),
       ping: db.prepare('SELECT 1'),
     };
+    this.write = new MainConnectionWrites(db, writer).run;
     const marks = new ChangeMarks(db);
     this.recent = new RecentMeetings(marks);
-    this.control = new SqliteControlStore(db, (work) => this.write(work), marks, (othersMark) => this.recent.revalidate(othersMark));
-    this.attendance = new SqliteAttendanceStore(db, (work) => this.write(work));
+    this.control = new SqliteControlStore(db, this.write, marks, (othersMark) => this.recent.revalidate(othersMark));
+    this.attendance = new SqliteAttendanceStore(db, this.write);
     this.browse = new SqliteBrowseStore(db);
-    this.directoryAdmin = sqliteDirectoryAdmin(db);
+    this.directoryAdmin = sqliteDirectoryAdmin(db, this.write);
   }
 
   static async open(path: string, description: string, observer?: StoreObserver): Promise<SqliteStore> {
@@ -125,7 +131,7 @@ export class SqliteStore implements Store {
     const columns = meetingColumns(meeting);
     const outcome = this.writer
       ? await this.writer.insertOrGet(columns, expiryCutoff)
-      : this.write(() => insertOrGetStep(this.statements.insertMeeting, this.statements.liveMeetingByKey, columns, expiryCutoff, new Map()));
+      : await this.write(() => insertOrGetStep(this.statements.insertMeeting, this.statements.liveMeetingByKey, columns, expiryCutoff, new Map()));
     if ('failed' in outcome) throw new Error(outcome.failed);
     // The writer's commit may have replaced an expired meeting under this key.
     if (outcome.created) this.recent.forget();
@@ -176,7 +182,7 @@ export class SqliteStore implements Store {
   async provisionUser(user: DirectoryUser) {
     const tenantId = normalizeId(user.tenantId);
     const id = normalizeId(user.id);
-    const row = this.write(() => {
+    const row = await this.write(() => {
       this.statements.insertTenant.run(tenantId, null);
       this.statements.insertUser.run(tenantId, id, user.userPrincipalName, user.userPrincipalName?.toLowerCase() ?? null, user.displayName);
       return this.statements.userById.get(tenantId, id);
@@ -190,25 +196,23 @@ export class SqliteStore implements Store {
 
   async seedDirectory(seed: DirectorySeed) {
     const s = this.statements;
-    this.db
-      .transaction(() => {
-        for (const tenant of seed.tenants) {
-          const tenantId = normalizeId(tenant.id);
-          s.upsertTenant.run(tenantId, tenant.displayName);
-          for (const user of tenant.users) {
-            const upn = user.userPrincipalName;
-            s.upsertUser.run(tenantId, normalizeId(user.id), upn, upn?.toLowerCase() ?? null, user.displayName);
-          }
-          // The file is the whole truth about a tenant's policies: replace, don't accumulate.
-          s.deletePolicies.run(tenantId);
-          for (const policy of tenant.applicationAccessPolicies) {
-            const appId = normalizeId(policy.appId);
-            const users = policy.users === 'global' ? [GLOBAL_GRANT] : policy.users.map(normalizeId);
-            for (const userId of users) s.insertPolicy.run(tenantId, userId, appId);
-          }
+    await this.write(() => {
+      for (const tenant of seed.tenants) {
+        const tenantId = normalizeId(tenant.id);
+        s.upsertTenant.run(tenantId, tenant.displayName);
+        for (const user of tenant.users) {
+          const upn = user.userPrincipalName;
+          s.upsertUser.run(tenantId, normalizeId(user.id), upn, upn?.toLowerCase() ?? null, user.displayName);
         }
-      })
-      .immediate();
+        // The file is the whole truth about a tenant's policies: replace, don't accumulate.
+        s.deletePolicies.run(tenantId);
+        for (const policy of tenant.applicationAccessPolicies) {
+          const appId = normalizeId(policy.appId);
+          const users = policy.users === 'global' ? [GLOBAL_GRANT] : policy.users.map(normalizeId);
+          for (const userId of users) s.insertPolicy.run(tenantId, userId, appId);
+        }
+      }
+    });
     await this.directoryAdmin.seedExtras(seed);
   }
 
@@ -225,20 +229,6 @@ export class SqliteStore implements Store {
       this.statements.pruneRedeemedCodes.run(pruneBefore);
       return this.statements.claimCode.run(jti, expiresAt).changes === 1;
     });
-  }
-
-  /**
-   * A write transaction that takes the write lock up front. A lock still held by another process
-   * after the busy timeout means "try later" (503), not a server fault.
-   */
-  private write<T>(work: () => T): T {
-    try {
-      return this.db.transaction(work).immediate();
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw new StoreUnavailable((error as Error).message);
-      throw error;
-    }
   }
 
   async ping() {

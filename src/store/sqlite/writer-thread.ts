@@ -8,7 +8,8 @@ import { BUSY_TIMEOUT_MS, INSERT_MEETING, type InsertOutcome, insertOrGetStep, L
 import type { WriterRequest, WriterResponse } from './writer.js';
 
 const db = new Database((workerData as { path: string }).path);
-db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+// The write lock is waited for in takeWriteLock below, not by SQLite's busy handler.
+db.pragma('busy_timeout = 0');
 db.pragma('synchronous = FULL');
 // The checkpointer thread (checkpoint-thread.ts) copies the WAL back as it grows, and restartWal
 // below starts it over. This commit-time checkpoint is only the backstop (at 64 MB of WAL), for when
@@ -36,7 +37,35 @@ function restartWal() {
   } catch {
     // Frames not copied stay in the WAL; the next restart or checkpoint copies them.
   } finally {
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma('busy_timeout = 0');
+  }
+}
+
+// Several processes on one file take turns at the write lock. SQLite's busy handler sleeps 1, 2,
+// 5, 10 … then 100 ms between tries, and a writer committing back to back (as group commit does
+// under load) takes every gap meanwhile: with --workers 2, creates waited up to 1.5 s. Instead,
+// a writer kept waiting polls, every POLL_MS at first (up to MAX_POLL_MS for a lock held long), and
+// while others are about (it was kept waiting in the last CONTENDED_MS) it leaves YIELD_MS between
+// its commits, in which a polling writer gets its turn.
+const POLL_MS = 0.1;
+const MAX_POLL_MS = 1;
+const YIELD_MS = 0.3;
+const CONTENDED_MS = 200;
+const nap = new Int32Array(new SharedArrayBuffer(4));
+const sleep = (ms: number) => Atomics.wait(nap, 0, 0, ms);
+let lastKeptWaiting = -Infinity;
+
+function commitBatch(items: WriterRequest['items']): InsertOutcome[] {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (let poll = POLL_MS; ; poll = Math.min(poll * 1.05, MAX_POLL_MS)) {
+    try {
+      return runBatch.immediate(items);
+    } catch (error) {
+      // BEGIN IMMEDIATE failed: nothing of the batch ran. Past the deadline, the caller answers 503.
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
+      lastKeptWaiting = Date.now();
+      sleep(poll);
+    }
   }
 }
 
@@ -54,9 +83,10 @@ parentPort!.on('message', (request: WriterRequest | 'close') => {
   if (request.restartWal) restartWal();
   let response: WriterResponse;
   try {
-    response = { outcomes: runBatch.immediate(request.items) };
+    response = { outcomes: commitBatch(request.items) };
   } catch (error) {
     response = { error: { code: (error as { code?: string }).code, message: (error as Error).message } };
   }
   parentPort!.postMessage(response);
+  if (Date.now() - lastKeptWaiting < CONTENDED_MS) sleep(YIELD_MS);
 });

@@ -49,6 +49,9 @@ export class SqliteWriter {
   private inFlight: Pending[][] = [];
   private closed = false;
   private drained: (() => void) | undefined;
+  /** Writes on the main connection waiting for, or holding, the write lock (main-writes.ts). */
+  private pauses = 0;
+  private idle: (() => void)[] = [];
   private readonly checkpointer: Checkpointer;
 
   constructor(
@@ -66,6 +69,22 @@ export class SqliteWriter {
     });
   }
 
+  /**
+   * Holds back new batches until the returned function is called; resolves once the batches
+   * already sent have been committed, so that the write lock is this thread's to give.
+   */
+  async pause(): Promise<() => void> {
+    this.pauses++;
+    if (this.inFlight.length > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+    let resumed = false;
+    return () => {
+      if (resumed) return;
+      resumed = true;
+      this.pauses--;
+      this.flush();
+    };
+  }
+
   /** Commits what is queued, then stops the thread. */
   async close(): Promise<void> {
     this.closed = true;
@@ -77,6 +96,12 @@ export class SqliteWriter {
   }
 
   private flush() {
+    if (this.inFlight.length === 0 && this.idle.length > 0) {
+      const idle = this.idle;
+      this.idle = [];
+      for (const resolve of idle) resolve();
+    }
+    if (this.pauses > 0) return;
     if (this.queue.length === 0) {
       if (this.inFlight.length === 0) this.drained?.();
       return;
