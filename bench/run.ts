@@ -190,15 +190,22 @@ const dir = mkdtempSync(join(tmpdir(), 'graph-meetings-bench-'));
 const { child: baselineProcess, target: baseline } = await startBaseline();
 console.log(`graph-meetings bench: ${loader} from a separate process, ${SECONDS} s × ${ROUNDS} rounds per figure, node ${process.version}, ${cpus().length} cores`);
 try {
-  const setups: { name: string; db: string; workers: number }[] = [{ name: 'sqlite', db: `sqlite:${join(dir, 'bench.db')}`, workers: 1 }];
+  const setups: { name: string; db: string; workers: number; connections: number[] }[] = [
+    { name: 'sqlite', db: `sqlite:${join(dir, 'bench.db')}`, workers: 1, connections: CONNECTIONS },
+    // Two processes taking turns at one file's write lock (--workers 2); the most connections only.
+    { name: 'sqlite, 2 processes', db: `sqlite:${join(dir, 'bench-2.db')}`, workers: 2, connections: CONNECTIONS.slice(-1) },
+  ];
   if (values.db) {
-    setups.push({ name: 'postgres, 1 process', db: values.db, workers: 1 }, { name: 'postgres, 2 processes', db: values.db, workers: 2 });
+    setups.push(
+      { name: 'postgres, 1 process', db: values.db, workers: 1, connections: CONNECTIONS },
+      { name: 'postgres, 2 processes', db: values.db, workers: 2, connections: CONNECTIONS },
+    );
   }
   for (const setup of setups) {
     console.log(`${setup.name}:`);
     const { child, target } = await startServer(setup.db, setup.workers);
     try {
-      for (const scenario of SCENARIOS) for (const connections of CONNECTIONS) await measure(setup.name, target, baseline, scenario, connections);
+      for (const scenario of SCENARIOS) for (const connections of setup.connections) await measure(setup.name, target, baseline, scenario, connections);
     } finally {
       await stopProcess(child);
     }
