@@ -129,8 +129,10 @@ describe('two processes on one SQLite file', () => {
     }
   });
 
-  test('while another process holds the write lock, a PATCH and a create wait for it and the server keeps answering reads', async () => {
-    const server = servers[0]!;
+  test('while another process holds the write lock, a PATCH, a create and a control write wait for it and the server keeps answering reads', async () => {
+    // Its own process, with the control API on: adding a fault rule is a write on the main connection.
+    const adminKey = 'lock-test-admin-key';
+    const server = await startCliServer([...oidcArgs(dbPath()), '--admin-key', adminKey]);
     const { id } = await createOrGet(server, aliceToken, 'lock-held-elsewhere');
     const item = `/v1.0/me/onlineMeetings/${encodeURIComponent(id)}`;
     // This test process is the other process: it takes the write lock and keeps it.
@@ -139,22 +141,34 @@ describe('two processes on one SQLite file', () => {
     let released = false;
     try {
       const settled: string[] = [];
+      const readsAnswered = async () => {
+        for (let round = 0; round < 3; round++) {
+          const read = await within(server.request(item, { token: aliceToken }), 5_000, 'a GET while writes wait for the lock');
+          assert.equal(read.status, 200);
+          assert.equal(((await read.json()) as { subject: string | null }).subject, null, 'the PATCH has not committed');
+          const existing = await within(createOrGet(server, aliceToken, 'lock-held-elsewhere'), 5_000, 'an existing-key createOrGet');
+          assert.deepEqual(existing, { status: 200, id });
+        }
+      };
+      // First a write on the main connection alone (the writer thread has nothing in flight), then
+      // writes that go through the writer thread; the event loop keeps serving throughout (SQLite's
+      // busy handler used to sleep it).
+      const rule = { match: { method: 'GET', path: '/v1.0/nothing-here' }, respond: { status: 503 } };
+      const fault = server.request('/__admin/faults', { token: adminKey, json: rule });
+      void fault.then(() => settled.push('fault'));
+      await readsAnswered();
       const patch = server.request(item, { method: 'PATCH', token: aliceToken, json: { subject: 'after the lock' } });
       const create = server.request(CREATE_OR_GET, { token: aliceToken, json: { externalId: 'created-after-the-lock' } });
       void patch.then(() => settled.push('patch'));
       void create.then(() => settled.push('create'));
-      // Both writes are waiting for the lock; the event loop is not (SQLite's busy handler used to sleep it).
-      for (let round = 0; round < 5; round++) {
-        const read = await within(server.request(item, { token: aliceToken }), 5_000, 'a GET while a PATCH waits for the lock');
-        assert.equal(read.status, 200);
-        assert.equal(((await read.json()) as { subject: string | null }).subject, null, 'the PATCH has not committed');
-        const existing = await within(createOrGet(server, aliceToken, 'lock-held-elsewhere'), 5_000, 'an existing-key createOrGet');
-        assert.deepEqual(existing, { status: 200, id });
-      }
-      assert.deepEqual(settled, [], 'neither write was answered while the lock was held');
+      await readsAnswered();
+      assert.deepEqual(settled, [], 'no write was answered while the lock was held');
       other.exec('COMMIT');
       released = true;
-      const [patched, created] = await within(Promise.all([patch, create]), 10_000, 'the writes once the lock is free');
+      const [patched, created, added] = await within(Promise.all([patch, create, fault]), 10_000, 'the writes once the lock is free');
+      assert.equal(added.status, 201);
+      const ruleId = ((await added.json()) as { id: string }).id;
+      assert.equal((await server.request(`/__admin/faults/${ruleId}`, { method: 'DELETE', token: adminKey })).status, 204);
       assert.equal(patched.status, 200);
       assert.equal(((await patched.json()) as { subject: string }).subject, 'after the lock');
       assert.equal(created.status, 201);
@@ -165,6 +179,7 @@ describe('two processes on one SQLite file', () => {
     } finally {
       if (!released) other.exec('ROLLBACK');
       other.close();
+      await server.stop();
     }
   });
 

@@ -24,7 +24,8 @@ export interface MeetingRepository {
   findMeetings(tenantId: string, lookup: MeetingLookup): Promise<Meeting[]>;
   /**
    * Reads, changes and writes one meeting atomically: concurrent updates are serialized, each
-   * sees the previous one's result. `change` may throw to abort. Undefined when there is no such meeting.
+   * sees the previous one's result. `change` may throw to abort, and may be called again (on the
+   * newer state) when another update came first. Undefined when there is no such meeting.
    */
   updateMeeting(tenantId: string, meetingId: string, change: (current: Meeting) => Meeting): Promise<Meeting | undefined>;
   /** True when a meeting was deleted. */

@@ -1,7 +1,7 @@
 // SQLite adapter (better-sqlite3): WAL, synchronous=FULL, and writers that wait their turn for the
 // lock, so several server processes can share one file and a reply is only sent after its data is
-// on disk. Inserts commit on the writer thread (writer.ts), other writes on the main connection
-// (main-writes.ts).
+// on disk. Meeting writes commit on the writer thread (writer.ts), other writes on the main
+// connection (main-writes.ts).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -13,7 +13,14 @@ import type { Store } from '../store.js';
 import { MEETING_ROW_COLUMNS, meetingColumns, meetingFromRow, type MeetingRow, normalizeId, GLOBAL_GRANT, userFromRow, type UserRow } from '../rows.js';
 import { MIGRATIONS } from '../migrations.js';
 import type { StoreObserver } from '../observer.js';
-import { BUSY_TIMEOUT_MS, INSERT_MEETING, insertOrGetStep, LIVE_MEETING_BY_KEY } from './statements.js';
+import {
+  BUSY_TIMEOUT_MS,
+  DELETE_MEETING,
+  INSERT_MEETING,
+  insertOrGetStep,
+  LIVE_MEETING_BY_KEY,
+  UPDATE_MEETING_IF_UNCHANGED,
+} from './statements.js';
 import { SqliteWriter } from './writer.js';
 import { MainConnectionWrites, type Write } from './main-writes.js';
 import { RecentMeetings } from './recent-meetings.js';
@@ -36,6 +43,8 @@ export class SqliteStore implements Store {
   private readonly recent: RecentMeetings;
   /** One IMMEDIATE transaction on the main connection, without sleeping on the event loop (main-writes.ts). */
   private readonly write: Write;
+  /** The last update queued for each meeting being updated here (updateMeeting). */
+  private readonly updateTurns = new Map<string, Promise<void>>();
 
   private constructor(
     private readonly db: Database.Database,
@@ -54,13 +63,8 @@ export class SqliteStore implements Store {
       meetingsByVtcId: db.prepare<[string, string], MeetingRow>(
         `SELECT ${MEETING_ROW_COLUMNS} FROM meetings WHERE tenant_id = ? AND video_teleconference_id = ?`,
       ),
-      updateMeeting: db.prepare(
-        `UPDATE meetings SET join_web_url = @join_web_url, join_meeting_id = @join_meeting_id,
-           video_teleconference_id = @video_teleconference_id, expiry_date_time = @expiry_date_time,
-           properties = @properties
-         WHERE id = @id AND tenant_id = @tenant_id`,
-      ),
-      deleteMeeting: db.prepare('DELETE FROM meetings WHERE id = ? AND tenant_id = ?'),
+      updateMeeting: db.prepare(UPDATE_MEETING_IF_UNCHANGED),
+      deleteMeeting: db.prepare(DELETE_MEETING),
       meetingById: db.prepare<[string, string], MeetingRow>(
         `SELECT ${MEETING_ROW_COLUMNS} FROM meetings WHERE id = ? AND tenant_id = ?`,
       ),
@@ -156,18 +160,48 @@ export class SqliteStore implements Store {
   }
 
   async updateMeeting(tenantId: string, meetingId: string, change: (current: Meeting) => Meeting) {
-    // IMMEDIATE takes the write lock before reading, so concurrent updates (in any process) queue up.
-    return this.write(() => {
-      const row = this.statements.meetingById.get(meetingId, normalizeId(tenantId));
+    const tenant = normalizeId(tenantId);
+    // This process's updates of one meeting take turns, so that they do not undo each other's
+    // compare-and-set (below) and read again; across processes the compare-and-set alone decides.
+    const key = `${tenant}\n${meetingId}`;
+    const turn = (this.updateTurns.get(key) ?? Promise.resolve()).then(() => this.compareAndSetMeeting(tenant, meetingId, change));
+    const done = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.updateTurns.set(key, done);
+    try {
+      return await turn;
+    } finally {
+      if (this.updateTurns.get(key) === done) this.updateTurns.delete(key);
+    }
+  }
+
+  private async compareAndSetMeeting(tenant: string, meetingId: string, change: (current: Meeting) => Meeting) {
+    // Compare-and-set on the stored text: an update computed from a state that another update (any
+    // process) has since replaced is not applied, and the change runs again on the new state.
+    for (;;) {
+      const row = this.statements.meetingById.get(meetingId, tenant);
       if (!row) return undefined;
       const updated = change(meetingFromRow(row));
-      this.statements.updateMeeting.run(meetingColumns(updated));
-      return updated;
-    });
+      const columns = meetingColumns(updated);
+      const applied = this.writer
+        ? await this.writer.updateIfUnchanged(columns, row.properties)
+        : await this.write(() => this.statements.updateMeeting.run({ ...columns, expected: row.properties }).changes === 1);
+      if (applied) {
+        this.recent.forget();
+        return updated;
+      }
+    }
   }
 
   async deleteMeeting(tenantId: string, meetingId: string) {
-    return this.write(() => this.statements.deleteMeeting.run(meetingId, normalizeId(tenantId)).changes === 1);
+    const tenant = normalizeId(tenantId);
+    const deleted = this.writer
+      ? await this.writer.delete(meetingId, tenant)
+      : await this.write(() => this.statements.deleteMeeting.run(meetingId, tenant).changes === 1);
+    if (deleted) this.recent.forget();
+    return deleted;
   }
 
   async findUser(tenantId: string, idOrUpn: string) {

@@ -5,6 +5,16 @@ import { type meetingColumns, MEETING_ROW_COLUMNS, type MeetingRow } from '../ro
 export type MeetingColumns = ReturnType<typeof meetingColumns>;
 export type InsertOutcome = { created: true } | { created: false; row: MeetingRow } | { failed: string };
 
+/**
+ * A meeting's update, applied only while its stored text is still the one the change was computed
+ * from (`@expected`): a concurrent change or delete makes it a no-op, and the caller reads again.
+ */
+export const UPDATE_MEETING_IF_UNCHANGED = `UPDATE meetings SET join_web_url = @join_web_url, join_meeting_id = @join_meeting_id,
+    video_teleconference_id = @video_teleconference_id, expiry_date_time = @expiry_date_time, properties = @properties
+  WHERE id = @id AND tenant_id = @tenant_id AND properties = @expected`;
+
+export const DELETE_MEETING = 'DELETE FROM meetings WHERE id = ? AND tenant_id = ?';
+
 /** A live meeting by its createOrGet key (expiry after the cutoff). */
 export const LIVE_MEETING_BY_KEY = `SELECT ${MEETING_ROW_COLUMNS} FROM meetings
   WHERE tenant_id = ? AND organizer_id = ? AND external_id = ? AND expiry_date_time > ?`;

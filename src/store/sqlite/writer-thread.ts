@@ -4,8 +4,16 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { MeetingRow } from '../rows.js';
-import { BUSY_TIMEOUT_MS, INSERT_MEETING, type InsertOutcome, insertOrGetStep, LIVE_MEETING_BY_KEY } from './statements.js';
-import type { WriterRequest, WriterResponse } from './writer.js';
+import {
+  BUSY_TIMEOUT_MS,
+  DELETE_MEETING,
+  INSERT_MEETING,
+  type InsertOutcome,
+  insertOrGetStep,
+  LIVE_MEETING_BY_KEY,
+  UPDATE_MEETING_IF_UNCHANGED,
+} from './statements.js';
+import type { WriterItem, WriterOutcome, WriterRequest, WriterResponse } from './writer.js';
 
 const db = new Database((workerData as { path: string }).path);
 // The write lock is waited for in takeWriteLock below, not by SQLite's busy handler.
@@ -21,6 +29,8 @@ db.pragma('wal_autocheckpoint = 16000');
 db.pragma('cache_size = -2000');
 const insert = db.prepare(INSERT_MEETING);
 const liveByKey = db.prepare<[string, string, string, string], MeetingRow>(LIVE_MEETING_BY_KEY);
+const updateIfUnchanged = db.prepare(UPDATE_MEETING_IF_UNCHANGED);
+const deleteMeeting = db.prepare(DELETE_MEETING);
 
 /**
  * Starts the WAL over from its beginning, which SQLite does only when every frame in it has been
@@ -55,7 +65,7 @@ const nap = new Int32Array(new SharedArrayBuffer(4));
 const sleep = (ms: number) => Atomics.wait(nap, 0, 0, ms);
 let lastKeptWaiting = -Infinity;
 
-function commitBatch(items: WriterRequest['items']): InsertOutcome[] {
+function commitBatch(items: WriterItem[]): WriterOutcome[] {
   const deadline = Date.now() + BUSY_TIMEOUT_MS;
   for (let poll = POLL_MS; ; poll = Math.min(poll * 1.05, MAX_POLL_MS)) {
     try {
@@ -69,9 +79,14 @@ function commitBatch(items: WriterRequest['items']): InsertOutcome[] {
   }
 }
 
-const runBatch = db.transaction((items: WriterRequest['items']): InsertOutcome[] => {
+const runBatch = db.transaction((items: WriterItem[]): WriterOutcome[] => {
   const winners = new Map<string, InsertOutcome>();
-  return items.map(({ columns, expiryCutoff }) => insertOrGetStep(insert, liveByKey, columns, expiryCutoff, winners));
+  return items.map((item) => {
+    if (item.kind === 'insertOrGet') return insertOrGetStep(insert, liveByKey, item.columns, item.expiryCutoff, winners);
+    // Neither can break a constraint: the only unique index is the key's, whose columns an update never sets.
+    const run = item.kind === 'update' ? updateIfUnchanged.run({ ...item.columns, expected: item.expected }) : deleteMeeting.run(item.id, item.tenantId);
+    return { changed: run.changes === 1 };
+  });
 });
 
 parentPort!.on('message', (request: WriterRequest | 'close') => {

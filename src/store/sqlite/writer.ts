@@ -1,12 +1,24 @@
-// Group commit through the writer thread (writer-thread.ts). Inserts arriving while a batch is being
-// committed wait and go together in the next one: one transaction and one fsync for all of them,
-// and the event loop keeps serving reads meanwhile. Each caller is answered after its commit.
+// Group commit through the writer thread (writer-thread.ts). Meeting writes (inserts, updates,
+// deletes) arriving while a batch is being committed wait and go together in the next one: one
+// transaction and one fsync for all of them, and the event loop keeps serving reads meanwhile.
+// Each caller is answered after its commit.
 import { Worker } from 'node:worker_threads';
 import { StoreUnavailable } from '../errors.js';
 import type { StoreObserver } from '../observer.js';
 import type { InsertOutcome, MeetingColumns as Columns } from './statements.js';
+
+/** One write of a batch; each runs on its own within the batch's transaction. */
+export type WriterItem =
+  | { kind: 'insertOrGet'; columns: Columns; expiryCutoff: string }
+  /** Applied only while the stored text is `expected` (UPDATE_MEETING_IF_UNCHANGED). */
+  | { kind: 'update'; columns: Columns; expected: string }
+  | { kind: 'delete'; id: string; tenantId: string };
+/** An update's or a delete's outcome: whether a row changed. */
+export type ChangeOutcome = { changed: boolean };
+export type WriterOutcome = InsertOutcome | ChangeOutcome;
+
 export interface WriterRequest {
-  items: { columns: Columns; expiryCutoff: string }[];
+  items: WriterItem[];
   /** Restart the WAL before this batch (see writer-thread.ts). */
   restartWal: boolean;
 }
@@ -14,12 +26,11 @@ export interface WriterRequest {
 export interface CheckpointDone {
   walFrames: number;
 }
-export type WriterResponse = { outcomes: InsertOutcome[] } | { error: { code?: string; message: string } };
+export type WriterResponse = { outcomes: WriterOutcome[] } | { error: { code?: string; message: string } };
 
 interface Pending {
-  columns: Columns;
-  expiryCutoff: string;
-  resolve(outcome: InsertOutcome): void;
+  item: WriterItem;
+  resolve(outcome: WriterOutcome): void;
   reject(error: unknown): void;
 }
 
@@ -62,9 +73,23 @@ export class SqliteWriter {
   }
 
   insertOrGet(columns: Columns, expiryCutoff: string): Promise<InsertOutcome> {
+    return this.enqueue({ kind: 'insertOrGet', columns, expiryCutoff }) as Promise<InsertOutcome>;
+  }
+
+  /** True when the meeting was still stored as `expected` and now holds `columns`. */
+  async updateIfUnchanged(columns: Columns, expected: string): Promise<boolean> {
+    return ((await this.enqueue({ kind: 'update', columns, expected })) as ChangeOutcome).changed;
+  }
+
+  /** True when a meeting was deleted. */
+  async delete(id: string, tenantId: string): Promise<boolean> {
+    return ((await this.enqueue({ kind: 'delete', id, tenantId })) as ChangeOutcome).changed;
+  }
+
+  private enqueue(item: WriterItem): Promise<WriterOutcome> {
     if (this.closed) return Promise.reject(new StoreUnavailable('the store is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ columns, expiryCutoff, resolve, reject });
+      this.queue.push({ item, resolve, reject });
       this.flush();
     });
   }
@@ -113,7 +138,7 @@ export class SqliteWriter {
       this.inFlight.push(batch);
       this.observer?.writeBatch?.(batch.length);
       const request: WriterRequest = {
-        items: batch.map(({ columns, expiryCutoff }) => ({ columns, expiryCutoff })),
+        items: batch.map(({ item }) => item),
         restartWal: this.checkpointer.takeRestartDue(),
       };
       const worker = this.thread();
@@ -128,7 +153,8 @@ export class SqliteWriter {
     let text = 0;
     let count = 0;
     while (count < this.queue.length) {
-      text += this.queue[count]!.columns.properties.length;
+      const { item } = this.queue[count]!;
+      text += item.kind === 'delete' ? 0 : item.columns.properties.length;
       if (count > 0 && text > MAX_BATCH_TEXT) break;
       count++;
     }
