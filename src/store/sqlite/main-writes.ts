@@ -1,13 +1,14 @@
-// Write transactions on the main connection (updates, deletes, the control state, attendance, the
-// directory), taken without ever sleeping on the event loop.
+// Write transactions on the main connection (the control state, attendance, the directory, a
+// snapshot import; meeting writes too where there is no writer thread, as in memory), taken
+// without ever sleeping on the event loop.
 //
 // SQLite's busy handler waits for the write lock by sleeping the calling thread (1, 2, 5 … 100 ms
 // between tries, up to the busy timeout). On the main connection that thread is the event loop:
-// a PATCH arriving while the writer thread committed creates back to back slept there, and every
-// request in flight waited with it (at 48 connections of creates, 4 of PATCHes halved the creates
-// and doubled their p99). Here a write first holds back this process's writer thread (its
-// batches already sent are committed first, new ones wait), then tries the lock without waiting;
-// while another process holds it, it tries again on a timer, the event loop serving meanwhile.
+// such a write arriving while the writer thread committed creates back to back slept there, and
+// every request in flight waited with it, up to 15 s. Here a write first holds back this process's
+// writer thread (its batches already sent are committed first, new ones wait), then tries the lock
+// without waiting; while another process holds it, it tries again on a timer, the event loop
+// serving meanwhile.
 import type Database from 'better-sqlite3';
 import { StoreUnavailable } from '../errors.js';
 import { BUSY_TIMEOUT_MS } from './statements.js';

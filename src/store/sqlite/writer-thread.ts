@@ -1,6 +1,6 @@
-// The SQLite writer thread: runs batches of insert-or-get in one transaction each, on a connection
-// of its own, so that the commit's fsync (synchronous=FULL) and WAL checkpoints never block the
-// event loop. It answers a batch only after its COMMIT returned.
+// The SQLite writer thread: runs batches of meeting writes (insert-or-get, update, delete) in one
+// transaction each, on a connection of its own, so that the commit's fsync (synchronous=FULL) and
+// WAL checkpoints never block the event loop. It answers a batch only after its COMMIT returned.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { MeetingRow } from '../rows.js';
@@ -16,7 +16,7 @@ import {
 import type { WriterItem, WriterOutcome, WriterRequest, WriterResponse } from './writer.js';
 
 const db = new Database((workerData as { path: string }).path);
-// The write lock is waited for in takeWriteLock below, not by SQLite's busy handler.
+// The write lock is waited for in commitBatch below, not by SQLite's busy handler.
 db.pragma('busy_timeout = 0');
 db.pragma('synchronous = FULL');
 // The checkpointer thread (checkpoint-thread.ts) copies the WAL back as it grows, and restartWal
@@ -83,7 +83,7 @@ const runBatch = db.transaction((items: WriterItem[]): WriterOutcome[] => {
   const winners = new Map<string, InsertOutcome>();
   return items.map((item) => {
     if (item.kind === 'insertOrGet') return insertOrGetStep(insert, liveByKey, item.columns, item.expiryCutoff, winners);
-    // Neither can break a constraint: the only unique index is the key's, whose columns an update never sets.
+    // Neither can break a constraint: no unique index (the id, the key) covers a column an update sets.
     const run = item.kind === 'update' ? updateIfUnchanged.run({ ...item.columns, expected: item.expected }) : deleteMeeting.run(item.id, item.tenantId);
     return { changed: run.changes === 1 };
   });
