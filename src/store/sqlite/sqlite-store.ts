@@ -21,7 +21,7 @@ import {
   LIVE_MEETING_BY_KEY,
   UPDATE_MEETING_IF_UNCHANGED,
 } from './statements.js';
-import { SqliteWriter } from './writer.js';
+import { type MeetingWrites, SqliteWriter } from './writer.js';
 import { MainConnectionWrites, type Write } from './main-writes.js';
 import { RecentMeetings } from './recent-meetings.js';
 import { ChangeMarks } from './change-marks.js';
@@ -31,6 +31,8 @@ import { SqliteBrowseStore } from './browse-store.js';
 import { sqliteDirectoryAdmin } from './directory-admin-store.js';
 
 type InsertOrGetResult = { meeting: Meeting; created: boolean };
+
+const noop = () => undefined;
 
 const meetingOf = (row: MeetingRow | undefined) => (row ? meetingFromRow(row) : undefined);
 
@@ -43,6 +45,8 @@ export class SqliteStore implements Store {
   private readonly recent: RecentMeetings;
   /** One IMMEDIATE transaction on the main connection, without sleeping on the event loop (main-writes.ts). */
   private readonly write: Write;
+  /** Through the writer thread; on the main connection for an in-memory database. */
+  private readonly meetingWrites: MeetingWrites;
   /** The last update queued for each meeting being updated here (updateMeeting). */
   private readonly updateTurns = new Map<string, Promise<void>>();
 
@@ -101,6 +105,12 @@ export class SqliteStore implements Store {
       ping: db.prepare('SELECT 1'),
     };
     this.write = new MainConnectionWrites(db, writer).run;
+    const s = this.statements;
+    this.meetingWrites = writer ?? {
+      insertOrGet: (columns, expiryCutoff) => this.write(() => insertOrGetStep(s.insertMeeting, s.liveMeetingByKey, columns, expiryCutoff, new Map())),
+      updateIfUnchanged: (columns, expected) => this.write(() => s.updateMeeting.run({ ...columns, expected }).changes === 1),
+      delete: (id, tenantId) => this.write(() => s.deleteMeeting.run(id, tenantId).changes === 1),
+    };
     const marks = new ChangeMarks(db);
     this.recent = new RecentMeetings(marks);
     this.control = new SqliteControlStore(db, this.write, marks, (othersMark) => this.recent.revalidate(othersMark));
@@ -133,9 +143,7 @@ export class SqliteStore implements Store {
   async insertOrGetMeeting(meeting: Meeting, expiryCutoff: string): Promise<InsertOrGetResult> {
     if (!this.db.open) throw new StoreUnavailable('the store is closed');
     const columns = meetingColumns(meeting);
-    const outcome = this.writer
-      ? await this.writer.insertOrGet(columns, expiryCutoff)
-      : await this.write(() => insertOrGetStep(this.statements.insertMeeting, this.statements.liveMeetingByKey, columns, expiryCutoff, new Map()));
+    const outcome = await this.meetingWrites.insertOrGet(columns, expiryCutoff);
     if ('failed' in outcome) throw new Error(outcome.failed);
     // The writer's commit may have replaced an expired meeting under this key.
     if (outcome.created) this.recent.forget();
@@ -165,10 +173,7 @@ export class SqliteStore implements Store {
     // compare-and-set (below) and read again; across processes the compare-and-set alone decides.
     const key = `${tenant}\n${meetingId}`;
     const turn = (this.updateTurns.get(key) ?? Promise.resolve()).then(() => this.compareAndSetMeeting(tenant, meetingId, change));
-    const done = turn.then(
-      () => undefined,
-      () => undefined,
-    );
+    const done = turn.then(noop, noop);
     this.updateTurns.set(key, done);
     try {
       return await turn;
@@ -184,11 +189,7 @@ export class SqliteStore implements Store {
       const row = this.statements.meetingById.get(meetingId, tenant);
       if (!row) return undefined;
       const updated = change(meetingFromRow(row));
-      const columns = meetingColumns(updated);
-      const applied = this.writer
-        ? await this.writer.updateIfUnchanged(columns, row.properties)
-        : await this.write(() => this.statements.updateMeeting.run({ ...columns, expected: row.properties }).changes === 1);
-      if (applied) {
+      if (await this.meetingWrites.updateIfUnchanged(meetingColumns(updated), row.properties)) {
         this.recent.forget();
         return updated;
       }
@@ -197,9 +198,7 @@ export class SqliteStore implements Store {
 
   async deleteMeeting(tenantId: string, meetingId: string) {
     const tenant = normalizeId(tenantId);
-    const deleted = this.writer
-      ? await this.writer.delete(meetingId, tenant)
-      : await this.write(() => this.statements.deleteMeeting.run(meetingId, tenant).changes === 1);
+    const deleted = await this.meetingWrites.delete(meetingId, tenant);
     if (deleted) this.recent.forget();
     return deleted;
   }

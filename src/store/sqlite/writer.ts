@@ -17,6 +17,15 @@ export type WriterItem =
 export type ChangeOutcome = { changed: boolean };
 export type WriterOutcome = InsertOutcome | ChangeOutcome;
 
+/** Meeting writes, each resolved after its commit: the writer thread's, or inline where there is none. */
+export interface MeetingWrites {
+  insertOrGet(columns: Columns, expiryCutoff: string): Promise<InsertOutcome>;
+  /** True when the meeting was still stored as `expected` and now holds `columns`. */
+  updateIfUnchanged(columns: Columns, expected: string): Promise<boolean>;
+  /** True when a meeting was deleted. */
+  delete(id: string, tenantId: string): Promise<boolean>;
+}
+
 export interface WriterRequest {
   items: WriterItem[];
   /** Restart the WAL before this batch (see writer-thread.ts). */
@@ -53,7 +62,7 @@ const threadFile = (name: string) =>
 const THREAD = threadFile('writer-thread');
 const CHECKPOINT_THREAD = threadFile('checkpoint-thread');
 
-export class SqliteWriter {
+export class SqliteWriter implements MeetingWrites {
   private worker: Worker | undefined;
   private queue: Pending[] = [];
   /** Batches sent to the thread, oldest first; it commits them one after the other. */
@@ -76,12 +85,10 @@ export class SqliteWriter {
     return this.enqueue({ kind: 'insertOrGet', columns, expiryCutoff }) as Promise<InsertOutcome>;
   }
 
-  /** True when the meeting was still stored as `expected` and now holds `columns`. */
   async updateIfUnchanged(columns: Columns, expected: string): Promise<boolean> {
     return ((await this.enqueue({ kind: 'update', columns, expected })) as ChangeOutcome).changed;
   }
 
-  /** True when a meeting was deleted. */
   async delete(id: string, tenantId: string): Promise<boolean> {
     return ((await this.enqueue({ kind: 'delete', id, tenantId })) as ChangeOutcome).changed;
   }
@@ -95,16 +102,13 @@ export class SqliteWriter {
   }
 
   /**
-   * Holds back new batches until the returned function is called; resolves once the batches
+   * Holds back new batches until the returned function is called (once); resolves once the batches
    * already sent have been committed, so that the write lock is this thread's to give.
    */
   async pause(): Promise<() => void> {
     this.pauses++;
     if (this.inFlight.length > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
-    let resumed = false;
     return () => {
-      if (resumed) return;
-      resumed = true;
       this.pauses--;
       this.flush();
     };
